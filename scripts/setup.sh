@@ -1,0 +1,38 @@
+#!/bin/sh
+# Installs the Debian packages stitch's build and tests use — only those that
+# are missing, so running it again does nothing. `make` and `make test` call
+# it; on a fresh Debian machine nothing else is needed by hand.
+set -eu
+
+PACKAGES="
+build-essential
+cmake
+pkg-config
+libcurl4-openssl-dev
+libmicrohttpd-dev
+libjansson-dev
+libcmocka-dev
+curl
+"
+
+missing=""
+for p in $PACKAGES; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
+        missing="$missing $p"
+    fi
+done
+[ -z "$missing" ] && exit 0
+
+echo "setup: installing missing Debian packages:$missing"
+if [ "$(id -u)" -eq 0 ]; then
+    SUDO=""
+elif command -v sudo >/dev/null 2>&1; then
+    SUDO="sudo"
+else
+    echo "setup: need root (or sudo) to install:$missing" >&2
+    exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing
