@@ -19,7 +19,7 @@ struct rng {
     unsigned gen; /* fork generation this state was seeded in */
 };
 
-static _Thread_local struct rng tl_rng;
+static __thread struct rng tl_rng __attribute__((tls_model("initial-exec")));
 static atomic_uint fork_gen = 1;
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
@@ -67,7 +67,8 @@ static inline uint64_t rotl(uint64_t x, int k)
     return (x << k) | (x >> (64 - k));
 }
 
-uint64_t stitch__rand64(void)
+/* The calling thread's generator, (re)seeded when new or after a fork. */
+static inline struct rng *rng_get(void)
 {
     struct rng *r = &tl_rng;
     unsigned gen = atomic_load_explicit(&fork_gen, memory_order_relaxed);
@@ -75,6 +76,11 @@ uint64_t stitch__rand64(void)
         pthread_once(&atfork_once, install_atfork);
         rng_seed(r, atomic_load(&fork_gen));
     }
+    return r;
+}
+
+static inline uint64_t rng_next(struct rng *r)
+{
     uint64_t *s = r->s;
     uint64_t result = rotl(s[1] * 5, 7) * 9;
     uint64_t t = s[1] << 17;
@@ -87,12 +93,18 @@ uint64_t stitch__rand64(void)
     return result;
 }
 
+uint64_t stitch__rand64(void)
+{
+    return rng_next(rng_get());
+}
+
 void stitch__new_trace_id(uint8_t out[16])
 {
+    struct rng *r = rng_get();
     uint64_t a, b;
     do {
-        a = stitch__rand64();
-        b = stitch__rand64();
+        a = rng_next(r);
+        b = rng_next(r);
     } while (!(a | b));
     memcpy(out, &a, 8);
     memcpy(out + 8, &b, 8);
@@ -100,9 +112,10 @@ void stitch__new_trace_id(uint8_t out[16])
 
 void stitch__new_span_id(uint8_t out[8])
 {
+    struct rng *r = rng_get();
     uint64_t a;
     do
-        a = stitch__rand64();
+        a = rng_next(r);
     while (!a);
     memcpy(out, &a, 8);
 }

@@ -56,4 +56,10 @@ uint64_t stitch__now_ns(void);
 /* Monotonic ns, for intervals (rate limits, timeouts). */
 uint64_t stitch__mono_ns(void);
 
+/* ---- sampler.c ---- */
+/* Parse exactly n bytes as a plain decimal number ("0.25", "-1e3"), in the
+ * C locale whatever the program's locale. 0, or STITCH_EINVAL for anything
+ * else (spaces, hex, inf, nan, trailing junk, more than 63 bytes). */
+int stitch__parse_double(const char *s, size_t n, double *out);
+
 #endif

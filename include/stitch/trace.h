@@ -16,6 +16,8 @@
 #ifndef STITCH_TRACE_H
 #define STITCH_TRACE_H
 
+#include <stdio.h>
+
 #include "common.h"
 #include "context.h"
 
@@ -264,6 +266,11 @@ STITCH_EXTERN size_t stitch_memory_processor_count(stitch_processor_t *p);
 STITCH_EXTERN const stitch_span_data_t *stitch_memory_processor_get(stitch_processor_t *p, size_t i);
 STITCH_EXTERN uint64_t stitch_memory_processor_dropped(stitch_processor_t *p);
 STITCH_EXTERN void stitch_memory_processor_clear(stitch_processor_t *p);
+
+/* A processor that writes each ended span as one line of text to `out`
+ * (NULL = stdout), synchronously: for development, like OpenTelemetry's
+ * console exporter. The stream is borrowed and must outlive the provider. */
+STITCH_EXTERN stitch_processor_t *stitch_console_processor_new(FILE *out);
 
 /* ---- logging --------------------------------------------------------------------- */
 

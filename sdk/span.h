@@ -1,0 +1,88 @@
+/* sdk/span.h — the layout of a span, its per-thread pool and the provider
+ * and tracer objects it points to. Shared by span.c, provider.c, context.c
+ * and processor.c; nothing outside sdk/ sees it.
+ *
+ * A span owns all the memory its data points into: fixed inline room for
+ * the first attributes and strings, then arena chunks that stay attached
+ * to the span when it goes back to its pool, so a steady workload reaches
+ * a state where starting and ending spans never calls malloc. */
+#ifndef STITCH_SDK_SPAN_H
+#define STITCH_SDK_SPAN_H
+
+#include <pthread.h>
+
+#include "sdk/clock.h"
+#include "sdk/internal.h"
+
+#define SPAN_INLINE_ATTRS 8
+#define SPAN_INLINE_BYTES 640
+#define SPAN_ARENA_KEEP (64 * 1024) /* chunk bytes a pooled span may keep */
+
+struct arena_chunk {
+    struct arena_chunk *next;
+    size_t size;
+    char data[];
+};
+
+struct span_pool;
+
+struct stitch_span {
+    stitch_span_data_t d;         /* the public view; first, so data == span */
+    stitch_tracer_t *tracer;
+    struct span_pool *pool;       /* the pool it returns to */
+    struct stitch_span *next;     /* free-list link */
+    atomic_uint refs;             /* processors holding it after end */
+    uint32_t gen;                 /* bumped each time the span is reused */
+    bool recording;
+    bool ended;
+    stitch_clock_t start_clock;
+    /* growable arrays (d.attrs/events/links point to these) */
+    stitch_attr_t *attrs;
+    uint32_t attr_cap;
+    stitch_event_t *events;
+    uint32_t event_cap;
+    stitch_link_t *links;
+    uint32_t link_cap;
+    /* the arena */
+    char *a_cur, *a_end;
+    struct arena_chunk *chunks;   /* every chunk this span owns */
+    struct arena_chunk *chunk_at; /* the chunk a_cur is in; NULL = inline */
+    stitch_attr_t attr_inline[SPAN_INLINE_ATTRS];
+    _Alignas(16) char a_inline[SPAN_INLINE_BYTES];
+};
+
+struct stitch_processor {
+    const stitch_processor_ops_t *ops;
+    void *self;
+};
+
+struct stitch_tracer {
+    stitch_provider_t *provider; /* NULL: the no-op tracer */
+    stitch_scope_info_t scope;
+    struct stitch_tracer *next;
+};
+
+struct stitch_provider {
+    stitch_sampler_t *sampler;
+    stitch_processor_t **procs;
+    uint32_t nprocs;
+    atomic_bool shut_down;        /* spans started now are not recorded */
+    bool procs_shut;              /* processors were shut down (under lock) */
+    stitch_limits_t limits;
+    stitch_attr_t *resource;
+    uint32_t nresource;
+    pthread_mutex_t lock; /* guards tracers and processor changes */
+    stitch_tracer_t *tracers;
+};
+
+/* ---- span.c ---- */
+/* A span from the calling thread's pool, reset; NULL when out of memory. */
+stitch_span_t *stitch__span_alloc(void);
+/* Copy a string into the span's arena (NUL-terminated); NULL when out of memory. */
+char *stitch__span_strdup(stitch_span_t *s, const char *p, size_t len);
+
+/* ---- provider.c ---- */
+/* Build the resource attribute list (defaults, code, env). 0 or error. */
+int stitch__resource_build(stitch_provider_t *p, const stitch_provider_opts_t *opts);
+
+#endif
