@@ -9,6 +9,7 @@
 #define STITCH_PROPAGATION_INTERNAL_H
 
 #include <stdatomic.h>
+#include <string.h>
 
 #include "sdk/internal.h"
 #include "stitch/propagation.h"
@@ -134,6 +135,28 @@ int stitch__inject_baggage(const stitch_ctx_t *ctx, const stitch_carrier_t *c);
  * any were found; the old one is *not* released — the caller decides). */
 int stitch__extract_jaeger_baggage(const stitch_carrier_t *c, stitch_baggage_t **bg);
 int stitch__inject_jaeger_baggage(const stitch_ctx_t *ctx, const stitch_carrier_t *c);
+
+/* Lower-case hex -> bytes for the hot paths (traceparent, b3). The shared
+ * stitch__unhex (sdk/ids.c) is an out-of-line call that showed up as a
+ * quarter of extract's time; this one inlines into the fixed-position
+ * parsers. Table: value, or 0x80 for anything but [0-9a-f]. */
+extern const uint8_t stitch__lchex[256];
+static inline bool stitch__unhex_lc(const char *in, size_t n, uint8_t *out)
+{
+    unsigned bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned hi = stitch__lchex[(uint8_t)in[2 * i]], lo = stitch__lchex[(uint8_t)in[2 * i + 1]];
+        bad |= hi | lo;
+        out[i] = (uint8_t)(hi << 4 | (lo & 15));
+    }
+    return !(bad & 0x80);
+}
+static inline bool stitch__zero8(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v == 0;
+}
 
 /* Hex of a 64- or 128-bit id that may be shorter than full width (Jaeger):
  * 1..2n hex digits, either case, left-padded. 0 or STITCH_EINVAL. */

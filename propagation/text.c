@@ -1,6 +1,8 @@
 /* propagation/text.c — character classes and percent-coding shared by the
  * header formats (baggage values, Jaeger's URL-encoded headers).
  * Invariant: tables are constant data; nothing here allocates. */
+#include <string.h>
+
 #include "propagation/internal.h"
 
 /* RFC 7230 tchar: "!#$%&'*+-.^_`|~" DIGIT ALPHA. */
@@ -16,6 +18,17 @@ bool stitch__is_tchar(unsigned char c)
         return false;
     }
 }
+
+#define X16 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80
+const uint8_t stitch__lchex[256] = {
+    X16, X16, X16, /* 0x00-0x2f */
+    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+    X16, /* 0x40-0x4f: upper case is not allowed */
+    X16,
+    0x80, 10, 11, 12, 13, 14, 15, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+    X16, X16, X16, X16, X16, X16, X16, X16, X16, /* 0x70-0xff */
+};
+#undef X16
 
 #define R2(a) [a] = 1, [a + 1] = 1
 #define R4(a) R2(a), R2(a + 2)

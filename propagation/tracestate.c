@@ -241,7 +241,7 @@ static int rebuild(const stitch_tracestate_t *ts, int skip, const char *key, siz
         b.total = (uint32_t)(klen + 1 + vlen);
         b.n = 1;
     }
-    const char *s = stitch__ts_str(ts);
+    const char *s = ts ? stitch__ts_str(ts) : NULL;
     for (uint32_t i = 0; ts && i < ts->n && b.n < STITCH_TRACESTATE_MAX_MEMBERS; i++) {
         if ((int)i == skip)
             continue;

@@ -21,7 +21,7 @@ static int parse_tp(const char *s, size_t len, stitch_span_ctx_t *out, const cha
         *err = "traceparent too short";
         return STITCH_EINVAL;
     }
-    if (s[2] != '-' || stitch__unhex(s, 1, &ver, true) != 0) {
+    if (s[2] != '-' || !stitch__unhex_lc(s, 1, &ver)) {
         *err = "traceparent version is not 2 lower-case hex digits";
         return STITCH_EINVAL;
     }
@@ -41,16 +41,16 @@ static int parse_tp(const char *s, size_t len, stitch_span_ctx_t *out, const cha
         return STITCH_EINVAL;
     }
     uint8_t fl;
-    if ((stitch__unhex(s + 3, 16, out->trace_id, true) | stitch__unhex(s + 36, 8, out->span_id, true) |
-         stitch__unhex(s + 53, 1, &fl, true)) != 0) {
+    if (!(stitch__unhex_lc(s + 3, 16, out->trace_id) & stitch__unhex_lc(s + 36, 8, out->span_id) &
+          stitch__unhex_lc(s + 53, 1, &fl))) {
         *err = "traceparent has a character that is not lower-case hex";
         return STITCH_EINVAL;
     }
-    if (stitch__all_zero(out->trace_id, 16)) {
+    if (stitch__zero8(out->trace_id) && stitch__zero8(out->trace_id + 8)) {
         *err = "traceparent trace id is all zeros";
         return STITCH_EINVAL;
     }
-    if (stitch__all_zero(out->span_id, 8)) {
+    if (stitch__zero8(out->span_id)) {
         *err = "traceparent parent id is all zeros";
         return STITCH_EINVAL;
     }

@@ -39,11 +39,19 @@ struct calib {
     uint64_t max_delta; /* ticks after which the anchor is stale */
 };
 
+/* The published calibration. Each word is a relaxed atomic: a reader that
+ * races the writer gets a torn copy, which the sequence check discards,
+ * instead of a C11 data race (undefined, and reported by TSan). */
+struct calib_shared {
+    _Atomic uint64_t base_tsc, base_ns, mult, max_delta;
+};
+
 static struct {
     atomic_uint seq;
-    struct calib c;
+    struct calib_shared c;
     int tsc_ok;
     uint64_t t0_tsc, t0_mono; /* start of the frequency measurement */
+    uint64_t t0_real;
     pthread_mutex_t lock;
     pthread_once_t once;
 } clk = {.lock = PTHREAD_MUTEX_INITIALIZER, .once = PTHREAD_ONCE_INIT};
@@ -88,6 +96,7 @@ static void clock_init(void)
     clk.tsc_ok = have_invariant_tsc() && !(force && strcmp(force, "gettime") == 0);
     clk.t0_tsc = read_tsc();
     clk.t0_mono = gettime_ns(CLOCK_MONOTONIC);
+    clk.t0_real = gettime_ns(CLOCK_REALTIME);
 }
 
 /* Measure the TSC frequency over [t0, now] and anchor to the wall clock.
@@ -109,7 +118,10 @@ static void calibrate(void)
     };
     atomic_fetch_add_explicit(&clk.seq, 1, memory_order_acq_rel); /* odd: writing */
     atomic_thread_fence(memory_order_release);
-    clk.c = c;
+    atomic_store_explicit(&clk.c.base_tsc, c.base_tsc, memory_order_relaxed);
+    atomic_store_explicit(&clk.c.base_ns, c.base_ns, memory_order_relaxed);
+    atomic_store_explicit(&clk.c.mult, c.mult, memory_order_relaxed);
+    atomic_store_explicit(&clk.c.max_delta, c.max_delta, memory_order_relaxed);
     atomic_fetch_add_explicit(&clk.seq, 1, memory_order_release); /* even: done */
 }
 
@@ -122,7 +134,10 @@ static inline bool calib_read(struct calib *out)
             return false;
         if (s1 & 1)
             continue;
-        *out = clk.c;
+        out->base_tsc = atomic_load_explicit(&clk.c.base_tsc, memory_order_relaxed);
+        out->base_ns = atomic_load_explicit(&clk.c.base_ns, memory_order_relaxed);
+        out->mult = atomic_load_explicit(&clk.c.mult, memory_order_relaxed);
+        out->max_delta = atomic_load_explicit(&clk.c.max_delta, memory_order_relaxed);
         atomic_thread_fence(memory_order_acquire);
         if (atomic_load_explicit(&clk.seq, memory_order_relaxed) == s1)
             return true;
@@ -134,29 +149,31 @@ static inline uint64_t ticks_to_ns(uint64_t ticks, uint64_t mult)
     return (uint64_t)(((unsigned __int128)ticks * mult) >> 32);
 }
 
-/* The slow path: initialise, calibrate, re-anchor, or fall back. */
+/* The slow path: initialise, calibrate, re-anchor, or fall back. One
+ * clock_gettime per call: its reading both answers and tells whether the
+ * first calibration interval has passed. */
 static uint64_t now_slow(stitch_clock_t *out)
 {
     pthread_once(&clk.once, clock_init);
-    if (!clk.tsc_ok) {
-        out->tsc = 0;
-        return out->ns = gettime_ns(CLOCK_REALTIME);
-    }
-    if (gettime_ns(CLOCK_MONOTONIC) - clk.t0_mono >= CALIB_FIRST_NS &&
+    uint64_t real = gettime_ns(CLOCK_REALTIME);
+    if (clk.tsc_ok && real - clk.t0_real >= CALIB_FIRST_NS &&
         pthread_mutex_trylock(&clk.lock) == 0) {
         calibrate();
         pthread_mutex_unlock(&clk.lock);
     }
+    /* Calibrated now, or another thread is re-anchoring: an anchor up to
+     * twice its age is still far more consistent with the span's start
+     * than the raw wall clock, which may differ by microseconds. */
     struct calib c;
-    if (calib_read(&c)) {
+    if (clk.tsc_ok && calib_read(&c)) {
         uint64_t t = read_tsc();
-        if (t - c.base_tsc <= c.max_delta * 2) { /* another thread is re-anchoring */
+        if (t - c.base_tsc <= 2 * c.max_delta) {
             out->tsc = t;
             return out->ns = c.base_ns + ticks_to_ns(t - c.base_tsc, c.mult);
         }
     }
     out->tsc = 0; /* no TSC reading: durations come from the wall clock */
-    return out->ns = gettime_ns(CLOCK_REALTIME);
+    return out->ns = real;
 }
 
 uint64_t stitch__clock_now(stitch_clock_t *out)

@@ -21,6 +21,8 @@
 
 #include "sdk/span.h"
 
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+
 struct span_pool {
     stitch_span_t *free;                /* owner thread only */
     _Atomic(stitch_span_t *) remote;    /* pushed by other threads */
@@ -196,7 +198,7 @@ static inline void *arena_alloc(stitch_span_t *s, size_t n)
     return arena_grow(s, n);
 }
 
-char *stitch__span_strdup(stitch_span_t *s, const char *p, size_t len)
+static inline char *arena_strdup(stitch_span_t *s, const char *p, size_t len)
 {
     char *d;
     if (STITCH_LIKELY((size_t)(s->a_end - s->a_cur) > len)) {
@@ -208,6 +210,11 @@ char *stitch__span_strdup(stitch_span_t *s, const char *p, size_t len)
     memcpy(d, p, len);
     d[len] = '\0';
     return d;
+}
+
+char *stitch__span_strdup(stitch_span_t *s, const char *p, size_t len)
+{
+    return arena_strdup(s, p, len);
 }
 
 /* ---- values ---- */
@@ -223,38 +230,47 @@ static size_t utf8_cut(const char *p, size_t len, uint32_t max)
     return n;
 }
 
-static int value_copy(stitch_span_t *s, stitch_value_t *dst, const stitch_value_t *src, uint32_t max)
+/* Inlined into each setter, where the value's type is a constant and the
+ * switch folds away. */
+/* *dst is written only on success, so a failed replace keeps the old value. */
+ALWAYS_INLINE int value_copy(stitch_span_t *s, stitch_value_t *dst, const stitch_value_t *src,
+                            uint32_t max)
 {
     size_t n = src->len;
     void *arr;
-    dst->type = src->type;
-    dst->len = src->len;
     switch (src->type) {
     case STITCH_VALUE_STRING: {
-        size_t len = utf8_cut(src->u.str, src->len, max);
-        if (!src->u.str && len)
+        if (!src->u.str && src->len)
             return STITCH_EINVAL;
-        if (!(dst->u.str = stitch__span_strdup(s, src->u.str ? src->u.str : "", len)))
+        size_t len = src->u.str ? utf8_cut(src->u.str, src->len, max) : 0;
+        const char *str = arena_strdup(s, src->u.str ? src->u.str : "", len);
+        if (!str)
             return STITCH_ENOMEM;
+        dst->type = src->type;
         dst->len = (uint32_t)len;
+        dst->u.str = str;
         return STITCH_OK;
     }
     case STITCH_VALUE_BOOL:
     case STITCH_VALUE_INT:
     case STITCH_VALUE_DOUBLE:
-        dst->u = src->u;
+        *dst = *src;
         return STITCH_OK;
     case STITCH_VALUE_STRING_ARRAY: {
+        if (n && !src->u.strs)
+            return STITCH_EINVAL;
         stitch_str_t *a = arena_alloc(s, n * sizeof *a + 1);
         if (!a)
             return STITCH_ENOMEM;
         for (size_t i = 0; i < n; i++) {
             const stitch_str_t *e = &src->u.strs[i];
-            size_t len = utf8_cut(e->ptr, e->len, max);
-            if (!(a[i].ptr = stitch__span_strdup(s, e->ptr ? e->ptr : "", e->ptr ? len : 0)))
+            size_t len = e->ptr ? utf8_cut(e->ptr, e->len, max) : 0;
+            if (!(a[i].ptr = arena_strdup(s, e->ptr ? e->ptr : "", len)))
                 return STITCH_ENOMEM;
-            a[i].len = e->ptr ? len : 0;
+            a[i].len = len;
         }
+        dst->type = src->type;
+        dst->len = src->len;
         dst->u.strs = a;
         return STITCH_OK;
     }
@@ -270,10 +286,14 @@ static int value_copy(stitch_span_t *s, stitch_value_t *dst, const stitch_value_
     default:
         return STITCH_EINVAL;
     }
+    if (n && !src->u.bools)
+        return STITCH_EINVAL;
     if (!(arr = arena_alloc(s, n + 1)))
         return STITCH_ENOMEM;
     if (n)
         memcpy(arr, src->u.bools, n);
+    dst->type = src->type;
+    dst->len = src->len;
     dst->u.bools = arr; /* any member of the pointer union */
     return STITCH_OK;
 }
@@ -284,17 +304,28 @@ static inline bool key_eq(const char *a, const char *b)
 }
 
 /* Put an attribute into list (*list, *n, *cap), growing it in the arena.
- * `limit` caps the count; over it, *dropped is incremented. */
-static int attr_put(stitch_span_t *s, stitch_attr_t **list, uint32_t *n, uint32_t *cap,
-                    uint32_t *dropped, uint32_t limit, const char *key, const stitch_value_t *v)
+ * `limit` caps the count; over it, *dropped is incremented. `klens`, when
+ * not NULL, is a parallel array of key lengths (same capacity) that lets
+ * the duplicate-key search skip most comparisons. */
+ALWAYS_INLINE int attr_put(stitch_span_t *s, stitch_attr_t **list, uint32_t **klens, uint32_t *n,
+                           uint32_t *cap, uint32_t *dropped, uint32_t limit, const char *key,
+                           const stitch_value_t *v)
 {
     if (!key || !v)
         return STITCH_EINVAL;
-    uint32_t max = s->tracer->provider->limits.attribute_value_length;
+    uint32_t max = s->lim->attribute_value_length;
+    size_t klen = strlen(key);
     stitch_attr_t *a = *list;
-    for (uint32_t i = 0; i < *n; i++)
-        if (key_eq(a[i].key, key))
-            return value_copy(s, &a[i].value, v, max);
+    if (klens) {
+        const uint32_t *kl = *klens;
+        for (uint32_t i = 0; i < *n; i++)
+            if (kl[i] == klen && memcmp(a[i].key, key, klen) == 0)
+                return value_copy(s, &a[i].value, v, max);
+    } else {
+        for (uint32_t i = 0; i < *n; i++)
+            if (key_eq(a[i].key, key))
+                return value_copy(s, &a[i].value, v, max);
+    }
     if (*n >= limit) {
         (*dropped)++;
         return STITCH_ELIMIT;
@@ -302,28 +333,37 @@ static int attr_put(stitch_span_t *s, stitch_attr_t **list, uint32_t *n, uint32_
     if (*n == *cap) {
         uint32_t ncap = *cap ? *cap * 2 : 4;
         stitch_attr_t *na = arena_alloc(s, ncap * sizeof *na);
-        if (!na)
+        uint32_t *nk = klens ? arena_alloc(s, ncap * sizeof *nk) : NULL;
+        if (!na || (klens && !nk))
             return STITCH_ENOMEM;
-        if (*n)
+        if (*n) {
             memcpy(na, a, *n * sizeof *na);
+            if (klens)
+                memcpy(nk, *klens, *n * sizeof *nk);
+        }
         *list = a = na;
+        if (klens)
+            *klens = nk;
         *cap = ncap;
     }
     stitch_attr_t *d = &a[*n];
-    if (!(d->key = stitch__span_strdup(s, key, strlen(key))))
+    if (!(d->key = arena_strdup(s, key, klen)))
         return STITCH_ENOMEM;
     int rc = value_copy(s, &d->value, v, max);
-    if (rc == STITCH_OK)
+    if (rc == STITCH_OK) {
+        if (klens)
+            (*klens)[*n] = (uint32_t)klen;
         (*n)++;
+    }
     return rc;
 }
 
-static inline int span_attr(stitch_span_t *s, const char *key, const stitch_value_t *v)
+ALWAYS_INLINE int span_attr(stitch_span_t *s, const char *key, const stitch_value_t *v)
 {
     if (!s->recording || s->ended)
         return STITCH_OK;
-    int rc = attr_put(s, &s->attrs, &s->d.nattrs, &s->attr_cap, &s->d.dropped_attrs,
-                      s->tracer->provider->limits.attribute_count, key, v);
+    int rc = attr_put(s, &s->attrs, &s->klens, &s->d.nattrs, &s->attr_cap, &s->d.dropped_attrs,
+                      s->lim->attribute_count, key, v);
     s->d.attrs = s->attrs;
     return rc;
 }
@@ -387,7 +427,7 @@ static int attrs_copy(stitch_span_t *s, const stitch_attr_t *in, size_t n, uint3
             return STITCH_ENOMEM;
     }
     for (size_t i = 0; i < n; i++) {
-        int r = attr_put(s, &list, &cnt, &cap, dropped, limit, in[i].key, &in[i].value);
+        int r = attr_put(s, &list, NULL, &cnt, &cap, dropped, limit, in[i].key, &in[i].value);
         if (r && !rc)
             rc = r;
     }
@@ -403,7 +443,7 @@ static int span_event(stitch_span_t *s, const char *name, uint64_t time_ns,
 {
     if (!s->recording || s->ended)
         return STITCH_OK;
-    const stitch_limits_t *lim = &s->tracer->provider->limits;
+    const stitch_limits_t *lim = s->lim;
     if (s->d.nevents >= lim->event_count) {
         s->d.dropped_events++;
         return STITCH_ELIMIT;
@@ -421,7 +461,7 @@ static int span_event(stitch_span_t *s, const char *name, uint64_t time_ns,
     }
     stitch_event_t *e = &s->events[s->d.nevents];
     e->time_ns = time_ns ? time_ns : stitch__clock_since(&s->start_clock);
-    if (!(e->name = stitch__span_strdup(s, name ? name : "", name ? strlen(name) : 0)))
+    if (!(e->name = arena_strdup(s, name ? name : "", name ? strlen(name) : 0)))
         return STITCH_ENOMEM;
     int rc = attrs_copy(s, attrs, nattrs, lim->event_attribute_count, &e->attrs, &e->nattrs,
                         &e->dropped_attrs);
@@ -455,7 +495,7 @@ static int span_link(stitch_span_t *s, const stitch_link_t *l)
 {
     if (!l)
         return STITCH_EINVAL;
-    const stitch_limits_t *lim = &s->tracer->provider->limits;
+    const stitch_limits_t *lim = s->lim;
     if (s->d.nlinks >= lim->link_count) {
         s->d.dropped_links++;
         return STITCH_ELIMIT;
@@ -497,7 +537,7 @@ void stitch_span_set_status(stitch_span_t *s, stitch_status_code_t code, const c
         s->d.status = STITCH_STATUS_OK;
         s->d.status_message = "";
     } else if (code == STITCH_STATUS_ERROR) {
-        const char *m = message ? stitch__span_strdup(s, message, strlen(message)) : "";
+        const char *m = message ? arena_strdup(s, message, strlen(message)) : "";
         s->d.status = STITCH_STATUS_ERROR;
         s->d.status_message = m ? m : "";
     }
@@ -509,7 +549,7 @@ int stitch_span_update_name(stitch_span_t *s, const char *name)
         return STITCH_OK;
     if (!name)
         return STITCH_EINVAL;
-    char *n = stitch__span_strdup(s, name, strlen(name));
+    char *n = arena_strdup(s, name, strlen(name));
     if (!n)
         return STITCH_ENOMEM;
     s->d.name = n;
@@ -563,11 +603,14 @@ stitch_span_t *stitch_span_start(stitch_tracer_t *t, const char *name, const sti
     s->d.tracestate = NULL;
 
     if (STITCH_UNLIKELY(!p)) {
-        /* No SDK behind this tracer: pass the parent's context through. */
-        if (has_parent)
+        /* No SDK behind this tracer: pass the parent's context through,
+         * tracestate included (pool_put drops the reference). */
+        if (has_parent) {
             s->d.ctx = *pc;
-        else
+            s->d.tracestate = stitch_tracestate_ref(parent->tracestate);
+        } else {
             memset(&s->d.ctx, 0, sizeof s->d.ctx);
+        }
         s->d.ctx.remote = 0;
         return s;
     }
@@ -603,10 +646,12 @@ stitch_span_t *stitch_span_start(stitch_tracer_t *t, const char *name, const sti
 
     /* A recorded span: reset its storage and fill in the data. */
     s->recording = true;
+    s->lim = &p->limits;
     s->a_cur = s->a_inline;
     s->a_end = s->a_inline + sizeof s->a_inline;
     s->chunk_at = NULL;
     s->attrs = s->attr_inline;
+    s->klens = s->klen_inline;
     s->attr_cap = SPAN_INLINE_ATTRS;
     s->events = NULL;
     s->event_cap = 0;
@@ -632,7 +677,7 @@ stitch_span_t *stitch_span_start(stitch_tracer_t *t, const char *name, const sti
     d->nresource = p->nresource;
     d->scope = &t->scope;
     d->end_ns = 0;
-    d->name = stitch__span_strdup(s, name ? name : "", name ? strlen(name) : 0);
+    d->name = arena_strdup(s, name ? name : "", name ? strlen(name) : 0);
     if (STITCH_UNLIKELY(!d->name))
         d->name = "";
     if (o && o->start_ns) {

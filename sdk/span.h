@@ -29,6 +29,7 @@ struct span_pool;
 struct stitch_span {
     stitch_span_data_t d;         /* the public view; first, so data == span */
     stitch_tracer_t *tracer;
+    const stitch_limits_t *lim;   /* the provider's, while recording */
     struct span_pool *pool;       /* the pool it returns to */
     struct stitch_span *next;     /* free-list link */
     atomic_uint refs;             /* processors holding it after end */
@@ -38,6 +39,7 @@ struct stitch_span {
     stitch_clock_t start_clock;
     /* growable arrays (d.attrs/events/links point to these) */
     stitch_attr_t *attrs;
+    uint32_t *klens;              /* key lengths of attrs, same capacity */
     uint32_t attr_cap;
     stitch_event_t *events;
     uint32_t event_cap;
@@ -48,6 +50,7 @@ struct stitch_span {
     struct arena_chunk *chunks;   /* every chunk this span owns */
     struct arena_chunk *chunk_at; /* the chunk a_cur is in; NULL = inline */
     stitch_attr_t attr_inline[SPAN_INLINE_ATTRS];
+    uint32_t klen_inline[SPAN_INLINE_ATTRS];
     _Alignas(16) char a_inline[SPAN_INLINE_BYTES];
 };
 

@@ -83,8 +83,8 @@ STITCH_EXTERN int stitch_inject(const stitch_propagator_t *p, const stitch_ctx_t
  * ff, upper-case hex and all-zero ids are rejected. 0 or STITCH_EINVAL
  * (`out` is then unspecified). Never allocates. */
 STITCH_EXTERN int stitch_traceparent_parse(const char *s, size_t len, stitch_span_ctx_t *out);
-/* Write "00-<trace>-<span>-<flags>" and a NUL into `out`; returns 55. Only the
- * sampled bit of the flags is kept (other bits are not defined for 00). */
+/* Write "00-<trace>-<span>-<flags>" and a NUL into `out`; returns 55. Only
+ * the flag bits Level 2 defines (0x01 sampled, 0x02 random) are written. */
 STITCH_EXTERN size_t stitch_traceparent_format(const stitch_span_ctx_t *c,
                                                char out[STITCH_TRACEPARENT_LEN + 1]);
 

@@ -79,8 +79,10 @@ typedef struct stitch_provider_opts {
 } stitch_provider_opts_t;
 
 /* Create a provider. `opts` may be NULL. On failure *out is NULL and an
- * error code is returned (STITCH_ENOMEM, or STITCH_EINVAL for a malformed
- * OTEL_* variable). */
+ * error code is returned (STITCH_ENOMEM, or STITCH_EINVAL for a resource
+ * attribute in `opts` without a key). A malformed OTEL_* variable is not a
+ * failure: as the OpenTelemetry specification asks, it is reported through
+ * the logger (stitch_set_logger) and its default is used. */
 STITCH_EXTERN STITCH_NODISCARD int stitch_provider_new(stitch_provider_t **out,
                                                        const stitch_provider_opts_t *opts);
 /* Add a processor; the provider takes ownership. Processors see spans in

@@ -86,6 +86,17 @@ static const char *hdr(const char *path, const char *name)
     return found;
 }
 
+static bool last_rec_maybe(const char *path)
+{
+    bool found = false;
+    pthread_mutex_lock(&lock);
+    for (size_t i = 0; i < nrecs; i++)
+        if (strcmp(recs[i].path, path) == 0)
+            found = true;
+    pthread_mutex_unlock(&lock);
+    return found;
+}
+
 static const struct rec *last_rec(const char *path)
 {
     const struct rec *r = NULL;
@@ -472,8 +483,45 @@ static void test_adapters_connection_refused(void **state)
     assert_null(stitch_span_data_attr(c, "http.response.status_code"));
     assert_string_equal(mine->data, "X-Custom: kept");
     assert_null(mine->next);
+
+    /* Credentials never reach url.full. */
+    stitch_memory_processor_clear(mem);
+    char cred[160], want[160];
+    snprintf(cred, sizeof cred, "http://alice:s3cret@127.0.0.1:%u/nowhere", ntohs(sa.sin_port));
+    snprintf(want, sizeof want, "http://REDACTED:REDACTED@127.0.0.1:%u/nowhere", ntohs(sa.sin_port));
+    o.url = cred;
+    assert_int_equal(stitch_curl_perform(e, &o), CURLE_COULDNT_CONNECT);
+    wait_spans(1);
+    assert_attr_str(span_of(STITCH_SPAN_KIND_CLIENT, 0), "url.full", want);
     curl_easy_cleanup(e);
     curl_slist_free_all(mine);
+}
+
+static void test_adapters_client_abort(void **state)
+{
+    (void)state;
+    /* Headers, then a body cut short: MHD ran the handler once, then
+     * terminates the request otherwise than COMPLETED_OK. */
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    static const char req[] = "POST /ok HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                              "traceparent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01\r\n"
+                              "Content-Length: 100\r\n\r\nabc";
+    assert_int_equal(write(fd, req, sizeof req - 1), (ssize_t)(sizeof req - 1));
+    for (int i = 0; i < 200 && !last_rec_maybe("/ok"); i++)
+        sleep_ms(10);
+    close(fd);
+    wait_spans(1);
+    const stitch_span_data_t *s = span_of(STITCH_SPAN_KIND_SERVER, 0);
+    assert_int_equal(s->status, STITCH_STATUS_ERROR);
+    const stitch_value_t *et = stitch_span_data_attr(s, "error.type");
+    assert_non_null(et);
+    assert_string_equal(et->u.str, "client_abort"); /* MHD_REQUEST_TERMINATED_CLIENT_ABORT */
+    assert_string_equal(s->status_message, "client_abort");
+    assert_null(stitch_span_data_attr(s, "http.response.status_code"));
+    assert_string_equal(s->name, "POST");
 }
 
 static void test_adapters_tracestate_downstream(void **state)
@@ -667,6 +715,7 @@ int main(void)
         cmocka_unit_test_setup(test_adapters_user_traceparent_replaced, setup),
         cmocka_unit_test_setup(test_adapters_server_error_status, setup),
         cmocka_unit_test_setup(test_adapters_connection_refused, setup),
+        cmocka_unit_test_setup(test_adapters_client_abort, setup),
         cmocka_unit_test_setup(test_adapters_tracestate_downstream, setup),
         cmocka_unit_test_setup(test_adapters_no_context_new_trace, setup),
         cmocka_unit_test_setup(test_adapters_unsampled_parent, setup),

@@ -20,7 +20,7 @@ typedef struct tcarrier {
     stitch_carrier_t c;
 } tcarrier_t;
 
-static const char *tc_get(void *self, const char *name, size_t idx, size_t *len)
+static inline const char *tc_get(void *self, const char *name, size_t idx, size_t *len)
 {
     tcarrier_t *t = self;
     for (size_t i = 0; i < t->n; i++)
@@ -31,7 +31,7 @@ static const char *tc_get(void *self, const char *name, size_t idx, size_t *len)
     return NULL;
 }
 
-static int tc_set(void *self, const char *name, const char *value)
+static inline int tc_set(void *self, const char *name, const char *value)
 {
     tcarrier_t *t = self;
     size_t i;
@@ -47,14 +47,14 @@ static int tc_set(void *self, const char *name, const char *value)
     return 0;
 }
 
-static void tc_keys(void *self, void (*fn)(void *, const char *, size_t), void *arg)
+static inline void tc_keys(void *self, void (*fn)(void *, const char *, size_t), void *arg)
 {
     tcarrier_t *t = self;
     for (size_t i = 0; i < t->n; i++)
         fn(arg, t->name[i], strlen(t->name[i]));
 }
 
-static tcarrier_t *tc_new(void)
+static inline tcarrier_t *tc_new(void)
 {
     static tcarrier_t t; /* large: keep it off the stack */
     memset(&t, 0, sizeof t);
@@ -63,20 +63,20 @@ static tcarrier_t *tc_new(void)
 }
 
 /* Append (never replace): repeated headers. */
-static void tc_add(tcarrier_t *t, const char *name, const char *value)
+static inline void tc_add(tcarrier_t *t, const char *name, const char *value)
 {
     snprintf(t->name[t->n], sizeof t->name[0], "%s", name);
     snprintf(t->value[t->n], sizeof t->value[0], "%s", value);
     t->n++;
 }
 
-static const char *tc_find(tcarrier_t *t, const char *name)
+static inline const char *tc_find(tcarrier_t *t, const char *name)
 {
     size_t len;
     return tc_get(t, name, 0, &len);
 }
 
-static void hex16(const uint8_t id[16], char out[33])
+static inline void hex16(const uint8_t id[16], char out[33])
 {
     stitch_trace_id_hex(id, out);
 }
