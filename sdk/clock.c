@@ -169,6 +169,7 @@ static uint64_t now_slow(stitch_clock_t *out)
         uint64_t t = read_tsc();
         if (t - c.base_tsc <= 2 * c.max_delta) {
             out->tsc = t;
+            out->mult = c.mult;
             return out->ns = c.base_ns + ticks_to_ns(t - c.base_tsc, c.mult);
         }
     }
@@ -183,6 +184,7 @@ uint64_t stitch__clock_now(stitch_clock_t *out)
         uint64_t t = read_tsc();
         if (STITCH_LIKELY(t - c.base_tsc <= c.max_delta)) {
             out->tsc = t;
+            out->mult = c.mult;
             return out->ns = c.base_ns + ticks_to_ns(t - c.base_tsc, c.mult);
         }
     }
@@ -191,12 +193,18 @@ uint64_t stitch__clock_now(stitch_clock_t *out)
 
 uint64_t stitch__clock_since(const stitch_clock_t *start)
 {
-    struct calib c;
-    if (start->tsc && calib_read(&c)) {
+    if (start->tsc) {
+        /* One TSC read and the start's calibration: no seqlock on the way
+         * out. Past a second, the current calibration (measured over a
+         * longer interval, so more exact) converts the interval. */
         uint64_t t = read_tsc();
         if (t <= start->tsc)
             return start->ns; /* a core whose TSC lags: zero, never negative */
-        if (t - c.base_tsc <= c.max_delta)
+        uint64_t ns = ticks_to_ns(t - start->tsc, start->mult);
+        if (STITCH_LIKELY(ns < REANCHOR_NS))
+            return start->ns + ns;
+        struct calib c;
+        if (calib_read(&c))
             return start->ns + ticks_to_ns(t - start->tsc, c.mult);
     }
     stitch_clock_t now;

@@ -9,6 +9,7 @@
 typedef struct stitch_clock {
     uint64_t ns;  /* Unix time in ns */
     uint64_t tsc; /* TSC at that time; 0 when the reading came from clock_gettime */
+    uint64_t mult; /* the calibration (ns per tick << 32) it was converted with */
 } stitch_clock_t;
 
 /* Read the clock into *out; returns out->ns. */

@@ -11,23 +11,13 @@
 
 #include "sdk/span.h"
 
-struct scope_entry {
-    stitch_ctx_t ctx;
-    stitch_span_t *span; /* NULL for an explicit context */
-    uint32_t gen;        /* span->gen when pushed: detects reuse */
-};
-
-static __thread struct {
-    struct scope_entry *v;
-    uint32_t depth, cap;
-} tl_scopes __attribute__((tls_model("initial-exec")));
-
-static const stitch_ctx_t empty_ctx = STITCH_CTX_INIT;
+__thread struct scope_stack stitch__tl_scopes __attribute__((tls_model("initial-exec")));
+const stitch_ctx_t stitch__empty_ctx = STITCH_CTX_INIT;
 
 void stitch_ctx_copy(stitch_ctx_t *dst, const stitch_ctx_t *src)
 {
     if (!src) {
-        *dst = empty_ctx;
+        *dst = stitch__empty_ctx;
         return;
     }
     dst->span = src->span;
@@ -41,7 +31,7 @@ void stitch_ctx_release(stitch_ctx_t *c)
         return;
     stitch_tracestate_unref(c->tracestate);
     stitch_baggage_unref(c->baggage);
-    *c = empty_ctx;
+    *c = stitch__empty_ctx;
 }
 
 void stitch_ctx_set_baggage(stitch_ctx_t *c, const stitch_baggage_t *bg)
@@ -53,8 +43,7 @@ void stitch_ctx_set_baggage(stitch_ctx_t *c, const stitch_baggage_t *bg)
 
 const stitch_ctx_t *stitch_ctx_current_borrow(void)
 {
-    uint32_t d = tl_scopes.depth;
-    return d ? &tl_scopes.v[d - 1].ctx : &empty_ctx;
+    return stitch__ctx_current();
 }
 
 void stitch_ctx_current(stitch_ctx_t *out)
@@ -64,10 +53,10 @@ void stitch_ctx_current(stitch_ctx_t *out)
 
 stitch_span_t *stitch_current_span(void)
 {
-    uint32_t d = tl_scopes.depth;
+    uint32_t d = stitch__tl_scopes.depth;
     if (!d)
         return NULL;
-    struct scope_entry *e = &tl_scopes.v[d - 1];
+    struct scope_entry *e = &stitch__tl_scopes.v[d - 1];
     if (!e->span || e->span->gen != e->gen || e->span->ended)
         return NULL;
     return e->span;
@@ -80,11 +69,11 @@ static pthread_once_t scopes_once = PTHREAD_ONCE_INIT;
 static void scopes_free(void *arg)
 {
     (void)arg;
-    while (tl_scopes.depth)
-        stitch_ctx_release(&tl_scopes.v[--tl_scopes.depth].ctx);
-    free(tl_scopes.v);
-    tl_scopes.v = NULL;
-    tl_scopes.cap = 0;
+    while (stitch__tl_scopes.depth)
+        stitch_ctx_release(&stitch__tl_scopes.v[--stitch__tl_scopes.depth].ctx);
+    free(stitch__tl_scopes.v);
+    stitch__tl_scopes.v = NULL;
+    stitch__tl_scopes.cap = 0;
 }
 
 static void scopes_key_init(void)
@@ -95,19 +84,19 @@ static void scopes_key_init(void)
 /* Room for one more entry; NULL when out of memory. */
 static struct scope_entry *scope_slot(void)
 {
-    if (STITCH_UNLIKELY(tl_scopes.depth == tl_scopes.cap)) {
-        if (!tl_scopes.v) {
+    if (STITCH_UNLIKELY(stitch__tl_scopes.depth == stitch__tl_scopes.cap)) {
+        if (!stitch__tl_scopes.v) {
             pthread_once(&scopes_once, scopes_key_init);
-            (void)pthread_setspecific(scopes_key, &tl_scopes);
+            (void)pthread_setspecific(scopes_key, &stitch__tl_scopes);
         }
-        uint32_t ncap = tl_scopes.cap ? tl_scopes.cap * 2 : 16;
-        struct scope_entry *nv = realloc(tl_scopes.v, ncap * sizeof *nv);
+        uint32_t ncap = stitch__tl_scopes.cap ? stitch__tl_scopes.cap * 2 : 16;
+        struct scope_entry *nv = realloc(stitch__tl_scopes.v, ncap * sizeof *nv);
         if (!nv)
             return NULL;
-        tl_scopes.v = nv;
-        tl_scopes.cap = ncap;
+        stitch__tl_scopes.v = nv;
+        stitch__tl_scopes.cap = ncap;
     }
-    return &tl_scopes.v[tl_scopes.depth];
+    return &stitch__tl_scopes.v[stitch__tl_scopes.depth];
 }
 
 stitch_scope_t stitch_scope_push(stitch_span_t *span)
@@ -124,7 +113,7 @@ stitch_scope_t stitch_scope_push(stitch_span_t *span)
     e->ctx.baggage = stitch_baggage_ref(bg);
     e->span = span;
     e->gen = span->gen;
-    tok.depth = ++tl_scopes.depth;
+    tok.depth = ++stitch__tl_scopes.depth;
     return tok;
 }
 
@@ -137,7 +126,7 @@ stitch_scope_t stitch_scope_push_ctx(const stitch_ctx_t *ctx)
     stitch_ctx_copy(&e->ctx, ctx);
     e->span = NULL;
     e->gen = 0;
-    tok.depth = ++tl_scopes.depth;
+    tok.depth = ++stitch__tl_scopes.depth;
     return tok;
 }
 
@@ -145,14 +134,14 @@ void stitch_scope_pop(stitch_scope_t tok)
 {
     if (tok.depth == 0)
         return;
-    while (tl_scopes.depth >= tok.depth) {
-        struct scope_entry *e = &tl_scopes.v[--tl_scopes.depth];
+    while (stitch__tl_scopes.depth >= tok.depth) {
+        struct scope_entry *e = &stitch__tl_scopes.v[--stitch__tl_scopes.depth];
         stitch_ctx_release(&e->ctx);
     }
-    if (tl_scopes.depth == 0 && tl_scopes.cap > 64) { /* a deep burst: give it back */
-        free(tl_scopes.v);
-        tl_scopes.v = NULL;
-        tl_scopes.cap = 0;
+    if (stitch__tl_scopes.depth == 0 && stitch__tl_scopes.cap > 64) { /* a deep burst: give it back */
+        free(stitch__tl_scopes.v);
+        stitch__tl_scopes.v = NULL;
+        stitch__tl_scopes.cap = 0;
     }
 }
 

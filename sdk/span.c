@@ -591,7 +591,7 @@ static inline bool ctx_valid(const stitch_span_ctx_t *c)
 
 stitch_span_t *stitch_span_start(stitch_tracer_t *t, const char *name, const stitch_span_opts_t *o)
 {
-    const stitch_ctx_t *parent = (o && o->parent) ? o->parent : stitch_ctx_current_borrow();
+    const stitch_ctx_t *parent = (o && o->parent) ? o->parent : stitch__ctx_current();
     const stitch_span_ctx_t *pc = &parent->span;
     bool has_parent = ctx_valid(pc);
     stitch_provider_t *p = t ? t->provider : NULL;

@@ -78,6 +78,28 @@ struct stitch_provider {
     stitch_tracer_t *tracers;
 };
 
+/* ---- context.c: the thread's stack of current contexts ---- */
+struct scope_entry {
+    stitch_ctx_t ctx;
+    stitch_span_t *span; /* NULL for an explicit context */
+    uint32_t gen;        /* span->gen when pushed: detects reuse */
+};
+
+struct scope_stack {
+    struct scope_entry *v;
+    uint32_t depth, cap;
+};
+
+extern __thread struct scope_stack stitch__tl_scopes __attribute__((tls_model("initial-exec")));
+extern const stitch_ctx_t stitch__empty_ctx;
+
+/* stitch_ctx_current_borrow(), inlined into the span path. */
+static inline const stitch_ctx_t *stitch__ctx_current(void)
+{
+    uint32_t d = stitch__tl_scopes.depth;
+    return d ? &stitch__tl_scopes.v[d - 1].ctx : &stitch__empty_ctx;
+}
+
 /* ---- span.c ---- */
 /* A span from the calling thread's pool, reset; NULL when out of memory. */
 stitch_span_t *stitch__span_alloc(void);
