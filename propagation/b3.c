@@ -17,15 +17,16 @@ static bool trace_id(const char *s, size_t n, uint8_t out[16])
 {
     memset(out, 0, 16);
     if (n == 32)
-        return stitch__unhex_lc(s, 16, out) && !(stitch__zero8(out) && stitch__zero8(out + 8));
+        return stitch__unhex(s, 16, out, true) == STITCH_OK &&
+               !(stitch__zero8(out) && stitch__zero8(out + 8));
     if (n == 16)
-        return stitch__unhex_lc(s, 8, out + 8) && !stitch__zero8(out + 8);
+        return stitch__unhex(s, 8, out + 8, true) == STITCH_OK && !stitch__zero8(out + 8);
     return false;
 }
 
 static bool span_id(const char *s, size_t n, uint8_t out[8])
 {
-    return n == 16 && stitch__unhex_lc(s, 8, out) && !stitch__zero8(out);
+    return n == 16 && stitch__unhex(s, 8, out, true) == STITCH_OK && !stitch__zero8(out);
 }
 
 static void set_sampling(stitch_decoded_t *d, int sampled, bool debug)

@@ -40,6 +40,10 @@ typedef struct stitch__ts_builder {
     uint32_t n;
     uint32_t total; /* bytes of the normalized string, commas included */
     bool bad;       /* a malformed member, a duplicate or > 32 members */
+    /* Set by stitch__ts_add when the members are the normalized string
+     * verbatim (one header without OWS or empty members): finish copies
+     * flat[0..total) at once. NULL otherwise. */
+    const char *flat;
     struct {
         const char *k, *v;
         uint16_t klen, vlen;
@@ -47,7 +51,8 @@ typedef struct stitch__ts_builder {
 } stitch__ts_builder_t;
 
 void stitch__ts_begin(stitch__ts_builder_t *b);
-/* Add the members of one header value. Sets b->bad on a malformed member. */
+/* Add the members of one header value, validating them in the same pass.
+ * Sets b->bad on a malformed member. */
 void stitch__ts_add(stitch__ts_builder_t *b, const char *s, size_t len);
 /* *out = the object (NULL when empty). STITCH_EINVAL when b->bad,
  * STITCH_ENOMEM. */
@@ -127,6 +132,11 @@ int stitch__decode_b3_single(const stitch_carrier_t *c, stitch_decoded_t *d);
 int stitch__decode_b3_multi(const stitch_carrier_t *c, stitch_decoded_t *d);
 int stitch__decode_jaeger(const stitch_carrier_t *c, stitch_decoded_t *d);
 
+/* stitch_extract's W3C step: the same checks as stitch__decode_w3c, but
+ * the span context goes straight into out->span (remote = 1) and the
+ * tracestate reference into out->tracestate; `out` is untouched unless a
+ * valid traceparent is found (then true). */
+bool stitch__extract_w3c(const stitch_carrier_t *c, stitch_ctx_t *out);
 int stitch__inject_w3c(const stitch_ctx_t *ctx, const stitch_carrier_t *c);
 int stitch__inject_b3(const stitch_ctx_t *ctx, const stitch_carrier_t *c, bool multi);
 int stitch__inject_jaeger(const stitch_ctx_t *ctx, const stitch_carrier_t *c);
@@ -136,21 +146,6 @@ int stitch__inject_baggage(const stitch_ctx_t *ctx, const stitch_carrier_t *c);
 int stitch__extract_jaeger_baggage(const stitch_carrier_t *c, stitch_baggage_t **bg);
 int stitch__inject_jaeger_baggage(const stitch_ctx_t *ctx, const stitch_carrier_t *c);
 
-/* Lower-case hex -> bytes for the hot paths (traceparent, b3). The shared
- * stitch__unhex (sdk/ids.c) is an out-of-line call that showed up as a
- * quarter of extract's time; this one inlines into the fixed-position
- * parsers. Table: value, or 0x80 for anything but [0-9a-f]. */
-extern const uint8_t stitch__lchex[256];
-static inline bool stitch__unhex_lc(const char *in, size_t n, uint8_t *out)
-{
-    unsigned bad = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned hi = stitch__lchex[(uint8_t)in[2 * i]], lo = stitch__lchex[(uint8_t)in[2 * i + 1]];
-        bad |= hi | lo;
-        out[i] = (uint8_t)(hi << 4 | (lo & 15));
-    }
-    return !(bad & 0x80);
-}
 static inline bool stitch__zero8(const uint8_t *p)
 {
     uint64_t v;

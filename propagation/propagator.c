@@ -176,10 +176,8 @@ int stitch_extract(const stitch_propagator_t *p, const stitch_carrier_t *c, stit
         stitch_baggage_t *nb = bg;
         switch (p->kinds[i]) {
         case STITCH_PROP_TRACECONTEXT:
-            if (!found && stitch__decode_w3c(c, &d, true) == STITCH_OK) {
-                take_span(out, &d);
-                found = true;
-            }
+            if (!found)
+                found = stitch__extract_w3c(c, out);
             break;
         case STITCH_PROP_B3:
         case STITCH_PROP_B3MULTI:

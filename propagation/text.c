@@ -19,17 +19,6 @@ bool stitch__is_tchar(unsigned char c)
     }
 }
 
-#define X16 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80
-const uint8_t stitch__lchex[256] = {
-    X16, X16, X16, /* 0x00-0x2f */
-    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
-    X16, /* 0x40-0x4f: upper case is not allowed */
-    X16,
-    0x80, 10, 11, 12, 13, 14, 15, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
-    X16, X16, X16, X16, X16, X16, X16, X16, X16, /* 0x70-0xff */
-};
-#undef X16
-
 #define R2(a) [a] = 1, [a + 1] = 1
 #define R4(a) R2(a), R2(a + 2)
 #define R8(a) R4(a), R4(a + 4)
@@ -48,16 +37,6 @@ const uint8_t stitch__baggage_octet[256] = {
 #undef R8
 #undef R16
 
-static int hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c |= 0x20;
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
 long stitch__pct_decode(const char *in, size_t n, char *out)
 {
     size_t o = 0;
@@ -68,10 +47,10 @@ long stitch__pct_decode(const char *in, size_t n, char *out)
         }
         if (i + 2 >= n)
             return -1;
-        int hi = hexval((unsigned char)in[i + 1]), lo = hexval((unsigned char)in[i + 2]);
-        if (hi < 0 || lo < 0)
+        uint8_t byte;
+        if (stitch__unhex(in + i + 1, 1, &byte, false) != STITCH_OK)
             return -1;
-        out[o++] = (char)(hi << 4 | lo);
+        out[o++] = (char)byte;
         i += 2;
     }
     return (long)o;

@@ -13,13 +13,15 @@
 
 #include "propagation/internal.h"
 
-/* Key characters after the first: lcalpha / DIGIT / "_" / "-" / "*" / "/". */
+/* Key characters after the first: lcalpha / DIGIT / "_" / "-" / "*" / "/"
+ * (1), and '@' (2). */
 static const uint8_t keych[256] = {
     ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1,
     ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1,
     ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
     ['y'] = 1, ['z'] = 1, ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1,
     ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1, ['_'] = 1, ['-'] = 1, ['*'] = 1, ['/'] = 1,
+    ['@'] = 2, /* the tenant@system separator: checked separately */
 };
 
 static inline bool lcalpha(unsigned char c)
@@ -75,48 +77,102 @@ void stitch__ts_begin(stitch__ts_builder_t *b)
     b->n = 0;
     b->total = 0;
     b->bad = false;
+    b->flat = NULL;
 }
 
-static void add_member(stitch__ts_builder_t *b, const char *s, size_t n)
+static inline bool valch(unsigned char c) /* chr: %x20-7E except ',' and '=' */
 {
-    stitch__trim(&s, &n);
-    if (n == 0)
-        return; /* empty list members are allowed */
-    const char *eq = memchr(s, '=', n);
-    if (!eq) {
-        b->bad = true;
-        return;
-    }
-    size_t klen = (size_t)(eq - s), vlen = n - klen - 1;
-    if (!stitch__ts_key_ok(s, klen) || !stitch__ts_value_ok(eq + 1, vlen) ||
-        b->n == STITCH_TRACESTATE_MAX_MEMBERS) {
-        b->bad = true;
-        return;
-    }
-    for (uint32_t i = 0; i < b->n; i++) /* n <= 32: quadratic is cheapest */
-        if (b->m[i].klen == klen && memcmp(b->m[i].k, s, klen) == 0) {
-            b->bad = true;
-            return;
-        }
-    b->m[b->n].k = s;
-    b->m[b->n].klen = (uint16_t)klen;
-    b->m[b->n].v = eq + 1;
-    b->m[b->n].vlen = (uint16_t)vlen;
-    b->total += (uint32_t)(n + (b->n ? 1 : 0));
-    b->n++;
+    return (unsigned)(c - 0x20) < 0x5f && c != ',' && c != '=';
 }
 
+/* The index of the first byte of s[i..len) that is not valch(), or len.
+ * 16 bytes per step (GNU C vectors, as in the hex codec) while 16 remain:
+ * values are the bulk of a tracestate, and a byte loop cost ~15
+ * instructions a character. */
+static inline size_t skip_value(const char *s, size_t i, size_t len)
+{
+    for (; i + 16 <= len; i += 16) {
+        stitch__u8x16 v;
+        memcpy(&v, s + i, 16);
+        stitch__u8x16 bad = (stitch__u8x16)((stitch__u8x16)(v - 0x20) >= 0x5f) |
+                            (stitch__u8x16)(v == ',') | (stitch__u8x16)(v == '=');
+        uint64_t w[2];
+        memcpy(w, &bad, 16);
+        for (int h = 0; h < 2; h++)
+            if (w[h]) /* the first 0xff byte in memory order */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+                return i + 8 * (size_t)h + (size_t)__builtin_clzll(w[h]) / 8;
+#else
+                return i + 8 * (size_t)h + (size_t)__builtin_ctzll(w[h]) / 8;
+#endif
+    }
+    while (i < len && valch((unsigned char)s[i]))
+        i++;
+    return i;
+}
+
+/* One pass over the header value: each character is looked at once, the
+ * member is validated as it is scanned (the same rules as
+ * stitch__ts_key_ok / stitch__ts_value_ok applied to the OWS-trimmed
+ * member), and its slices recorded. */
 void stitch__ts_add(stitch__ts_builder_t *b, const char *s, size_t len)
 {
+    size_t i = 0;
+    bool flat = b->n == 0; /* members so far are "k=v,k2=v2" verbatim in s */
     while (!b->bad) {
-        const char *comma = memchr(s, ',', len);
-        size_t n = comma ? (size_t)(comma - s) : len;
-        add_member(b, s, n);
-        if (!comma)
+        while (i < len && stitch__ows(s[i]))
+            i++;
+        if (i == len)
             break;
-        s += n + 1;
-        len -= n + 1;
+        if (s[i] == ',') { /* empty list members are allowed */
+            i++;
+            continue;
+        }
+        /* key: lcalnum then key chars, at most one '@' */
+        size_t k = i, at = 0;
+        if (!lcalnum((unsigned char)s[i]))
+            goto bad;
+        for (i++; i < len && keych[(unsigned char)s[i]]; i++)
+            if (s[i] == '@') {
+                if (at)
+                    goto bad;
+                at = i - k;
+            }
+        size_t klen = i - k;
+        if (i == len || s[i] != '=')
+            goto bad;
+        if (at ? at > 241 || klen - at - 1 < 1 || klen - at - 1 > 14 ||
+                     !lcalpha((unsigned char)s[k + at + 1])
+               : klen > 256)
+            goto bad;
+        /* value, then OWS, then ',' or the end */
+        size_t v = ++i;
+        i = skip_value(s, i, len);
+        size_t vlen = i - v;
+        while (vlen && s[v + vlen - 1] == ' ')
+            vlen--;
+        while (i < len && stitch__ows(s[i]))
+            i++;
+        if (i < len && s[i++] != ',')
+            goto bad;
+        if (vlen == 0 || vlen > 256 || b->n == STITCH_TRACESTATE_MAX_MEMBERS)
+            goto bad;
+        for (uint32_t j = 0; j < b->n; j++) /* n <= 32: quadratic is cheapest */
+            if (b->m[j].klen == klen && memcmp(b->m[j].k, s + k, klen) == 0)
+                goto bad;
+        if (b->n && s + k != b->m[b->n - 1].v + b->m[b->n - 1].vlen + 1)
+            flat = false; /* OWS or an empty member in between */
+        b->m[b->n].k = s + k;
+        b->m[b->n].klen = (uint16_t)klen;
+        b->m[b->n].v = s + v;
+        b->m[b->n].vlen = (uint16_t)vlen;
+        b->total += (uint32_t)(klen + 1 + vlen + (b->n ? 1 : 0));
+        b->n++;
     }
+    b->flat = flat && b->n ? b->m[0].k : NULL;
+    return;
+bad:
+    b->bad = true;
 }
 
 int stitch__ts_finish(stitch__ts_builder_t *b, stitch_tracestate_t **out)
@@ -133,7 +189,21 @@ int stitch__ts_finish(stitch__ts_builder_t *b, stitch_tracestate_t **out)
     atomic_init(&ts->refs, 1);
     ts->n = b->n;
     ts->len = b->total;
-    char *p = (char *)ts + idx, *start = p;
+    char *start = (char *)ts + idx;
+    if (b->flat) { /* one copy; offsets relative to the first key */
+        const char *src = b->flat;
+        memcpy(start, src, b->total);
+        start[b->total] = '\0';
+        for (uint32_t i = 0; i < b->n; i++) {
+            ts->m[i].koff = (uint16_t)(b->m[i].k - src);
+            ts->m[i].klen = b->m[i].klen;
+            ts->m[i].voff = (uint16_t)(b->m[i].v - src);
+            ts->m[i].vlen = b->m[i].vlen;
+        }
+        *out = ts;
+        return STITCH_OK;
+    }
+    char *p = start;
     for (uint32_t i = 0; i < b->n; i++) {
         if (i)
             *p++ = ',';

@@ -316,13 +316,14 @@ ALWAYS_INLINE int attr_put(stitch_span_t *s, stitch_attr_t **list, uint32_t **kl
     uint32_t max = s->lim->attribute_value_length;
     size_t klen = strlen(key);
     stitch_attr_t *a = *list;
+    const uint32_t cnt = *n;
     if (klens) {
         const uint32_t *kl = *klens;
-        for (uint32_t i = 0; i < *n; i++)
+        for (uint32_t i = 0; i < cnt; i++)
             if (kl[i] == klen && memcmp(a[i].key, key, klen) == 0)
                 return value_copy(s, &a[i].value, v, max);
     } else {
-        for (uint32_t i = 0; i < *n; i++)
+        for (uint32_t i = 0; i < cnt; i++)
             if (key_eq(a[i].key, key))
                 return value_copy(s, &a[i].value, v, max);
     }
@@ -589,9 +590,16 @@ static inline bool ctx_valid(const stitch_span_ctx_t *c)
     return (t[0] | t[1]) && sp;
 }
 
+static const stitch_span_opts_t default_opts = {.kind = STITCH_SPAN_KIND_INTERNAL};
+
 stitch_span_t *stitch_span_start(stitch_tracer_t *t, const char *name, const stitch_span_opts_t *o)
 {
-    const stitch_ctx_t *parent = (o && o->parent) ? o->parent : stitch__ctx_current();
+    if (!o)
+        o = &default_opts;
+    const stitch_ctx_t *parent = o->parent ? o->parent : stitch__ctx_current();
+    const stitch_span_kind_t kind = o->kind ? o->kind : STITCH_SPAN_KIND_INTERNAL;
+    if (!name)
+        name = "";
     const stitch_span_ctx_t *pc = &parent->span;
     bool has_parent = ctx_valid(pc);
     stitch_provider_t *p = t ? t->provider : NULL;
@@ -628,12 +636,12 @@ stitch_span_t *stitch_span_start(stitch_tracer_t *t, const char *name, const sti
             .parent = has_parent ? pc : NULL,
             .parent_tracestate = has_parent ? parent->tracestate : NULL,
             .trace_id = s->d.ctx.trace_id,
-            .name = name ? name : "",
-            .kind = (o && o->kind) ? o->kind : STITCH_SPAN_KIND_INTERNAL,
-            .attrs = o ? o->attrs : NULL,
-            .nattrs = o ? o->nattrs : 0,
-            .links = o ? o->links : NULL,
-            .nlinks = o ? o->nlinks : 0,
+            .name = name,
+            .kind = kind,
+            .attrs = o->attrs,
+            .nattrs = o->nattrs,
+            .links = o->links,
+            .nlinks = o->nlinks,
         };
         dec = p->sampler->ops->should_sample(p->sampler->self, &sp);
     }
@@ -664,7 +672,7 @@ stitch_span_t *stitch_span_start(stitch_tracer_t *t, const char *name, const sti
     else
         memset(d->parent_span_id, 0, 8);
     d->parent_remote = has_parent && pc->remote;
-    d->kind = (o && o->kind) ? o->kind : STITCH_SPAN_KIND_INTERNAL;
+    d->kind = kind;
     d->attrs = s->attrs;
     d->nattrs = d->dropped_attrs = 0;
     d->events = NULL;
@@ -677,22 +685,20 @@ stitch_span_t *stitch_span_start(stitch_tracer_t *t, const char *name, const sti
     d->nresource = p->nresource;
     d->scope = &t->scope;
     d->end_ns = 0;
-    d->name = arena_strdup(s, name ? name : "", name ? strlen(name) : 0);
+    d->name = arena_strdup(s, name, strlen(name));
     if (STITCH_UNLIKELY(!d->name))
         d->name = "";
-    if (o && o->start_ns) {
+    if (o->start_ns) {
         s->start_clock.ns = o->start_ns;
         s->start_clock.tsc = 0;
         d->start_ns = o->start_ns;
     } else {
         d->start_ns = stitch__clock_now(&s->start_clock);
     }
-    if (o) {
-        if (o->nattrs)
-            (void)stitch_span_set_attrs(s, o->attrs, o->nattrs); /* over-limit ones are counted */
-        for (size_t i = 0; i < o->nlinks; i++)
-            (void)span_link(s, &o->links[i]);
-    }
+    if (o->nattrs)
+        (void)stitch_span_set_attrs(s, o->attrs, o->nattrs); /* over-limit ones are counted */
+    for (size_t i = 0; i < o->nlinks; i++)
+        (void)span_link(s, &o->links[i]);
     for (uint32_t i = 0; i < p->nprocs; i++)
         if (p->procs[i]->ops->on_start)
             p->procs[i]->ops->on_start(p->procs[i]->self, s);
