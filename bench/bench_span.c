@@ -7,6 +7,8 @@
  *   unsampled   start + end of a span the sampler drops (always_off)
  *   child       like `sampled`, as the child of a current span (scope push)
  *   scope       stitch_scope_push + stitch_scope_pop of a span
+ *   now         one reading of the SDK's clock (stitch_now_ns: TSC + conversion)
+ *   gettime     one clock_gettime(CLOCK_REALTIME), for comparison
  * With --threads 2 the same loops run on two threads at once and each
  * thread's median is printed.
  *
@@ -69,6 +71,29 @@ static void loop_child(stitch_tracer_t *t, long n)
     loop_sampled(t, n);
     stitch_scope_pop(sc);
     stitch_span_end(root);
+}
+
+static void loop_now(stitch_tracer_t *t, long n)
+{
+    (void)t;
+    uint64_t sink = 0;
+    for (long i = 0; i < n; i++)
+        sink += stitch_now_ns();
+    if (sink == 42)
+        puts("");
+}
+
+static void loop_gettime(stitch_tracer_t *t, long n)
+{
+    (void)t;
+    struct timespec ts;
+    uint64_t sink = 0;
+    for (long i = 0; i < n; i++) {
+        clock_gettime(CLOCK_REALTIME, &ts);
+        sink += (uint64_t)ts.tv_nsec;
+    }
+    if (sink == 42)
+        puts("");
 }
 
 static void loop_scope(stitch_tracer_t *t, long n)
@@ -152,6 +177,8 @@ int main(int argc, char **argv)
         {"unsampled", loop_sampled0, toff},
         {"child", loop_child, ton},
         {"scope", loop_scope, ton},
+        {"now", loop_now, ton},
+        {"gettime", loop_gettime, ton},
     };
     printf("# bench_span: %d thread(s), median of %d runs x %ld ops, ns/op\n", threads, RUNS, ITERS);
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
