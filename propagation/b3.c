@@ -36,14 +36,6 @@ static void set_sampling(stitch_decoded_t *d, int sampled, bool debug)
     d->flags = d->sampled == 1 ? STITCH_FLAG_SAMPLED : 0;
 }
 
-static int fail(stitch_decoded_t *d, const char *msg)
-{
-    memset(d, 0, sizeof *d);
-    d->sampled = -1;
-    d->error = msg;
-    return STITCH_EINVAL;
-}
-
 int stitch__decode_b3_single(const stitch_carrier_t *c, stitch_decoded_t *d)
 {
     memset(d, 0, sizeof *d);
@@ -55,7 +47,7 @@ int stitch__decode_b3_single(const stitch_carrier_t *c, stitch_decoded_t *d)
     stitch__trim(&s, &len);
     if (len == 1) { /* a lone sampling state: a decision without ids */
         if (s[0] != '0' && s[0] != '1' && s[0] != 'd')
-            return fail(d, "b3 sampling state must be 0, 1 or d");
+            return stitch__decode_fail(d, "b3 sampling state must be 0, 1 or d");
         set_sampling(d, s[0] != '0', s[0] == 'd');
         d->valid = true;
         return STITCH_OK;
@@ -63,29 +55,29 @@ int stitch__decode_b3_single(const stitch_carrier_t *c, stitch_decoded_t *d)
     const char *dash = memchr(s, '-', len);
     size_t tl = dash ? (size_t)(dash - s) : len;
     if (!dash || !trace_id(s, tl, d->trace_id))
-        return fail(d, "b3 trace id must be 16 or 32 lower-case hex digits, not all zero");
+        return stitch__decode_fail(d, "b3 trace id must be 16 or 32 lower-case hex digits, not all zero");
     size_t pos = tl + 1;
     if (len - pos < 16 || !span_id(s + pos, 16, d->span_id) ||
         (len - pos > 16 && s[pos + 16] != '-'))
-        return fail(d, "b3 span id must be 16 lower-case hex digits, not all zero");
+        return stitch__decode_fail(d, "b3 span id must be 16 lower-case hex digits, not all zero");
     pos += 16;
     int sampled = -1;
     bool debug = false;
     if (pos < len) {
         pos++; /* the '-' checked above */
         if (pos == len)
-            return fail(d, "b3 header ends with '-'");
+            return stitch__decode_fail(d, "b3 header ends with '-'");
         char st = s[pos++];
         if ((st != '0' && st != '1' && st != 'd') || (pos < len && s[pos] != '-'))
-            return fail(d, "b3 sampling state must be 0, 1 or d");
+            return stitch__decode_fail(d, "b3 sampling state must be 0, 1 or d");
         sampled = st != '0';
         debug = st == 'd';
         if (pos < len) {
             pos++;
             if (pos == len)
-                return fail(d, "b3 header ends with '-'");
+                return stitch__decode_fail(d, "b3 header ends with '-'");
             if (!span_id(s + pos, len - pos, d->parent_span_id))
-                return fail(d, "b3 parent span id must be 16 lower-case hex digits, not all zero");
+                return stitch__decode_fail(d, "b3 parent span id must be 16 lower-case hex digits, not all zero");
             d->has_parent = true;
         }
     }
@@ -124,24 +116,24 @@ int stitch__decode_b3_multi(const stitch_carrier_t *c, stitch_decoded_t *d)
         else if ((ml == 1 && m[0] == '0') || stitch__strieq(m, ml, "false"))
             sampled = 0;
         else
-            return fail(d, "X-B3-Sampled must be 0 or 1");
+            return stitch__decode_fail(d, "X-B3-Sampled must be 0 or 1");
     }
     if (f) {
         if (fl == 1 && f[0] == '1')
             debug = true;
         else if (!(fl == 1 && f[0] == '0'))
-            return fail(d, "X-B3-Flags must be 1 (debug) or 0");
+            return stitch__decode_fail(d, "X-B3-Flags must be 1 (debug) or 0");
     }
     if (t || s || p) {
         if (!t || !s)
-            return fail(d, "X-B3-TraceId and X-B3-SpanId must both be present");
+            return stitch__decode_fail(d, "X-B3-TraceId and X-B3-SpanId must both be present");
         if (!trace_id(t, tl, d->trace_id))
-            return fail(d, "X-B3-TraceId must be 16 or 32 lower-case hex digits, not all zero");
+            return stitch__decode_fail(d, "X-B3-TraceId must be 16 or 32 lower-case hex digits, not all zero");
         if (!span_id(s, sl, d->span_id))
-            return fail(d, "X-B3-SpanId must be 16 lower-case hex digits, not all zero");
+            return stitch__decode_fail(d, "X-B3-SpanId must be 16 lower-case hex digits, not all zero");
         if (p) {
             if (!span_id(p, pl, d->parent_span_id))
-                return fail(d, "X-B3-ParentSpanId must be 16 lower-case hex digits, not all zero");
+                return stitch__decode_fail(d, "X-B3-ParentSpanId must be 16 lower-case hex digits, not all zero");
             d->has_parent = true;
         }
         d->has_ids = true;

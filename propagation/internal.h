@@ -127,6 +127,15 @@ static inline int stitch__cset(const stitch_carrier_t *c, const char *name, cons
  * Each fills `d` (zeroed first) and returns 0, STITCH_EINVAL with d->error,
  * STITCH_ENOTFOUND or STITCH_ENOMEM — the contract of stitch_decode(). The
  * W3C one parses tracestate only when `want_ts`. */
+/* Reset *d to "invalid, with this error message" and return STITCH_EINVAL. */
+static inline int stitch__decode_fail(stitch_decoded_t *d, const char *msg)
+{
+    memset(d, 0, sizeof *d);
+    d->sampled = -1;
+    d->error = msg;
+    return STITCH_EINVAL;
+}
+
 int stitch__decode_w3c(const stitch_carrier_t *c, stitch_decoded_t *d, bool want_ts);
 int stitch__decode_b3_single(const stitch_carrier_t *c, stitch_decoded_t *d);
 int stitch__decode_b3_multi(const stitch_carrier_t *c, stitch_decoded_t *d);

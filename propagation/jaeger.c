@@ -23,14 +23,6 @@ int stitch__unhex_padded(const char *s, size_t len, uint8_t *out, size_t n)
     return stitch__unhex(tmp, n, out, false);
 }
 
-static int fail(stitch_decoded_t *d, const char *msg)
-{
-    memset(d, 0, sizeof *d);
-    d->sampled = -1;
-    d->error = msg;
-    return STITCH_EINVAL;
-}
-
 int stitch__decode_jaeger(const stitch_carrier_t *c, stitch_decoded_t *d)
 {
     memset(d, 0, sizeof *d);
@@ -43,10 +35,10 @@ int stitch__decode_jaeger(const stitch_carrier_t *c, stitch_decoded_t *d)
     char dec[128]; /* 32+16+16+2 digits and 3 colons, encoded at most 3x */
     if (memchr(s, '%', len)) {
         if (len > sizeof dec)
-            return fail(d, "uber-trace-id too long");
+            return stitch__decode_fail(d, "uber-trace-id too long");
         long n = stitch__pct_decode(s, len, dec);
         if (n < 0)
-            return fail(d, "uber-trace-id has a malformed %-escape");
+            return stitch__decode_fail(d, "uber-trace-id has a malformed %-escape");
         s = dec;
         len = (size_t)n;
     }
@@ -55,24 +47,24 @@ int stitch__decode_jaeger(const stitch_carrier_t *c, stitch_decoded_t *d)
     for (size_t i = 0; i <= len; i++) {
         if (i == len || s[i] == ':') {
             if (k == 4)
-                return fail(d, "uber-trace-id must have 4 fields trace:span:parent:flags");
+                return stitch__decode_fail(d, "uber-trace-id must have 4 fields trace:span:parent:flags");
             f[k] = s + start;
             fl[k++] = i - start;
             start = i + 1;
         }
     }
     if (k != 4)
-        return fail(d, "uber-trace-id must have 4 fields trace:span:parent:flags");
+        return stitch__decode_fail(d, "uber-trace-id must have 4 fields trace:span:parent:flags");
     if (stitch__unhex_padded(f[0], fl[0], d->trace_id, 16) != 0 ||
         stitch__all_zero(d->trace_id, 16))
-        return fail(d, "uber-trace-id trace id must be 1-32 hex digits, not zero");
+        return stitch__decode_fail(d, "uber-trace-id trace id must be 1-32 hex digits, not zero");
     if (stitch__unhex_padded(f[1], fl[1], d->span_id, 8) != 0 || stitch__all_zero(d->span_id, 8))
-        return fail(d, "uber-trace-id span id must be 1-16 hex digits, not zero");
+        return stitch__decode_fail(d, "uber-trace-id span id must be 1-16 hex digits, not zero");
     if (stitch__unhex_padded(f[2], fl[2], d->parent_span_id, 8) != 0)
-        return fail(d, "uber-trace-id parent id must be 1-16 hex digits");
+        return stitch__decode_fail(d, "uber-trace-id parent id must be 1-16 hex digits");
     uint8_t flags;
     if (stitch__unhex_padded(f[3], fl[3], &flags, 1) != 0)
-        return fail(d, "uber-trace-id flags must be 1-2 hex digits");
+        return stitch__decode_fail(d, "uber-trace-id flags must be 1-2 hex digits");
     d->has_parent = !stitch__all_zero(d->parent_span_id, 8);
     d->debug = (flags & 2) != 0;
     d->sampled = (flags & 3) ? 1 : 0;

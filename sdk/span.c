@@ -439,6 +439,20 @@ static int attrs_copy(stitch_span_t *s, const stitch_attr_t *in, size_t n, uint3
 
 /* ---- events, links, status, name ---- */
 
+/* A copy of array `a` (n elements of `size` bytes) in the arena with twice
+ * the capacity; NULL when out of memory (the old array stays valid). */
+static void *array_grow(stitch_span_t *s, const void *a, uint32_t n, uint32_t *cap, size_t size)
+{
+    uint32_t ncap = *cap ? *cap * 2 : 4;
+    void *na = arena_alloc(s, ncap * size);
+    if (!na)
+        return NULL;
+    if (n)
+        memcpy(na, a, n * size);
+    *cap = ncap;
+    return na;
+}
+
 static int span_event(stitch_span_t *s, const char *name, uint64_t time_ns,
                       const stitch_attr_t *attrs, size_t nattrs)
 {
@@ -450,15 +464,10 @@ static int span_event(stitch_span_t *s, const char *name, uint64_t time_ns,
         return STITCH_ELIMIT;
     }
     if (s->d.nevents == s->event_cap) {
-        uint32_t ncap = s->event_cap ? s->event_cap * 2 : 4;
-        stitch_event_t *ne = arena_alloc(s, ncap * sizeof *ne);
+        stitch_event_t *ne = array_grow(s, s->events, s->d.nevents, &s->event_cap, sizeof *ne);
         if (!ne)
             return STITCH_ENOMEM;
-        if (s->d.nevents)
-            memcpy(ne, s->events, s->d.nevents * sizeof *ne);
-        s->events = ne;
-        s->event_cap = ncap;
-        s->d.events = ne;
+        s->d.events = s->events = ne;
     }
     stitch_event_t *e = &s->events[s->d.nevents];
     e->time_ns = time_ns ? time_ns : stitch__clock_since(&s->start_clock);
@@ -502,15 +511,10 @@ static int span_link(stitch_span_t *s, const stitch_link_t *l)
         return STITCH_ELIMIT;
     }
     if (s->d.nlinks == s->link_cap) {
-        uint32_t ncap = s->link_cap ? s->link_cap * 2 : 4;
-        stitch_link_t *nl = arena_alloc(s, ncap * sizeof *nl);
+        stitch_link_t *nl = array_grow(s, s->links, s->d.nlinks, &s->link_cap, sizeof *nl);
         if (!nl)
             return STITCH_ENOMEM;
-        if (s->d.nlinks)
-            memcpy(nl, s->links, s->d.nlinks * sizeof *nl);
-        s->links = nl;
-        s->link_cap = ncap;
-        s->d.links = nl;
+        s->d.links = s->links = nl;
     }
     stitch_link_t *d = &s->links[s->d.nlinks];
     d->ctx = l->ctx;
