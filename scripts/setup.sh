@@ -12,6 +12,9 @@ libcurl4-openssl-dev
 libmicrohttpd-dev
 libjansson-dev
 libcmocka-dev
+zlib1g-dev
+libprotobuf-c-dev
+protobuf-c-compiler
 curl
 "
 

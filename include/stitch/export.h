@@ -1,0 +1,158 @@
+/* stitch/export.h — delivering ended spans: exporters (OTLP/HTTP, Zipkin,
+ * console), the processors that feed them (batch, simple), and the
+ * one-call setup from the OpenTelemetry environment.
+ *
+ * The batch processor is how spans leave a production program: span_end
+ * puts the span on a bounded queue without ever waiting (on the network, on
+ * a lock the exporter holds, or on memory); one background thread takes
+ * batches off the queue and hands them to the exporter. When the queue is
+ * full the span is dropped and counted. A program that exits normally, or
+ * shuts the provider down, delivers what it queued — or gives up after the
+ * export timeout when the collector is down. After fork() the child gets an
+ * exporter of its own and never sends its parent's spans.
+ *
+ * Two lines instrument a program:
+ *     stitch_init_from_env(NULL);
+ *     stitch_tracer_t *t = stitch_global_tracer("my-service", "1.0");
+ */
+#ifndef STITCH_EXPORT_H
+#define STITCH_EXPORT_H
+
+#include <stdio.h>
+
+#include "common.h"
+#include "trace.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- exporters ------------------------------------------------------------ */
+
+typedef struct stitch_exporter stitch_exporter_t;
+
+typedef struct stitch_exporter_ops {
+    /* Deliver n ended spans, giving up after timeout_ms. The span data is
+     * borrowed for the call. Called from one thread at a time (the batch
+     * processor's thread, or the ending thread for the simple processor).
+     * 0 when delivered; a negative STITCH_E* code when the batch was lost
+     * (STITCH_EIO: refused or unreachable after the retries the exporter
+     * allows itself; STITCH_ETIMEDOUT). The exporter logs why. */
+    int (*export_spans)(void *self, const stitch_span_data_t *const *spans, size_t n,
+                        uint32_t timeout_ms);
+    int (*force_flush)(void *self, uint32_t timeout_ms); /* may be NULL */
+    int (*shutdown)(void *self, uint32_t timeout_ms);    /* may be NULL */
+    /* In a forked child, before its first export: drop what was inherited
+     * from the parent (connections, buffers). May be NULL. */
+    void (*after_fork_child)(void *self);
+    void (*destroy)(void *self); /* may be NULL */
+} stitch_exporter_ops_t;
+
+/* Wrap a user exporter; `ops` must outlive it. NULL when out of memory. */
+STITCH_EXTERN stitch_exporter_t *stitch_exporter_new(const stitch_exporter_ops_t *ops, void *self);
+/* Free an exporter that was never handed to a processor. NULL is fine. */
+STITCH_EXTERN void stitch_exporter_free(stitch_exporter_t *e);
+/* Call the exporter directly (tests, tools). */
+STITCH_EXTERN int stitch_exporter_export(stitch_exporter_t *e, const stitch_span_data_t *const *spans,
+                                         size_t n, uint32_t timeout_ms);
+
+typedef enum stitch_otlp_protocol {
+    STITCH_OTLP_HTTP_PROTOBUF = 0, /* "http/protobuf", the default */
+    STITCH_OTLP_HTTP_JSON = 1,     /* "http/json" */
+} stitch_otlp_protocol_t;
+
+/* OTLP/HTTP. Every field left zero/NULL is taken from the environment
+ * (unless no_env) or its OpenTelemetry default:
+ *   endpoint  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT as is, or
+ *             OTEL_EXPORTER_OTLP_ENDPOINT + "/v1/traces";
+ *             default http://localhost:4318/v1/traces
+ *   protocol  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL / OTEL_EXPORTER_OTLP_PROTOCOL
+ *   headers   OTEL_EXPORTER_OTLP_TRACES_HEADERS / OTEL_EXPORTER_OTLP_HEADERS
+ *             ("k=v,k2=v2", values percent-encoded)
+ *   gzip      OTEL_EXPORTER_OTLP_TRACES_COMPRESSION / _COMPRESSION = gzip|none
+ *   timeout   OTEL_EXPORTER_OTLP_TRACES_TIMEOUT / _TIMEOUT (ms), default 10000
+ * Strings are copied. */
+typedef struct stitch_otlp_opts {
+    const char *endpoint;
+    int protocol; /* -1 = environment/default, else stitch_otlp_protocol_t */
+    const char *headers;
+    int gzip;     /* -1 = environment/default (none), 0 = off, 1 = on */
+    uint32_t timeout_ms;
+    bool no_env;
+} stitch_otlp_opts_t;
+
+#define STITCH_OTLP_OPTS_INIT {NULL, -1, NULL, -1, 0, false}
+
+/* 0 and *out set, or STITCH_EINVAL (bad endpoint/option, message logged)
+ * or STITCH_ENOMEM. */
+STITCH_EXTERN STITCH_NODISCARD int stitch_otlp_exporter_new(stitch_exporter_t **out,
+                                                            const stitch_otlp_opts_t *opts);
+
+/* Zipkin v2 JSON. endpoint: OTEL_EXPORTER_ZIPKIN_ENDPOINT, default
+ * http://localhost:9411/api/v2/spans; timeout: OTEL_EXPORTER_ZIPKIN_TIMEOUT
+ * (ms), default 10000. */
+typedef struct stitch_zipkin_opts {
+    const char *endpoint;
+    uint32_t timeout_ms;
+    bool no_env;
+} stitch_zipkin_opts_t;
+
+STITCH_EXTERN STITCH_NODISCARD int stitch_zipkin_exporter_new(stitch_exporter_t **out,
+                                                              const stitch_zipkin_opts_t *opts);
+
+/* One human-readable line per span on `out` (NULL = stderr). The stream is
+ * borrowed and must outlive the exporter. */
+STITCH_EXTERN stitch_exporter_t *stitch_console_exporter_new(FILE *out);
+
+/* ---- processors that feed exporters ---------------------------------------- */
+
+/* OpenTelemetry's batch processor settings. */
+typedef struct stitch_batch_opts {
+    uint32_t max_queue_size;        /* OTEL_BSP_MAX_QUEUE_SIZE, 2048 */
+    uint32_t schedule_delay_ms;     /* OTEL_BSP_SCHEDULE_DELAY, 5000 */
+    uint32_t max_export_batch_size; /* OTEL_BSP_MAX_EXPORT_BATCH_SIZE, 512 */
+    uint32_t export_timeout_ms;     /* OTEL_BSP_EXPORT_TIMEOUT, 30000 */
+} stitch_batch_opts_t;
+
+/* The defaults, overridden by the OTEL_BSP_* variables when use_env (an
+ * invalid value is logged and ignored). */
+STITCH_EXTERN void stitch_batch_opts_default(stitch_batch_opts_t *out, bool use_env);
+
+/* A batch processor that owns `exp` (even on failure). `opts` NULL: the
+ * environment's. NULL when out of memory or the thread cannot start. */
+STITCH_EXTERN stitch_processor_t *stitch_batch_processor_new(stitch_exporter_t *exp,
+                                                            const stitch_batch_opts_t *opts);
+
+typedef struct stitch_batch_stats {
+    uint64_t queued;   /* spans accepted onto the queue */
+    uint64_t exported; /* spans the exporter delivered */
+    uint64_t dropped;  /* spans refused because the queue was full */
+    uint64_t failed;   /* spans in batches the exporter could not deliver */
+    uint64_t pending;  /* spans on the queue now */
+} stitch_batch_stats_t;
+
+/* Counters of a batch processor; STITCH_EINVAL for another processor. */
+STITCH_EXTERN int stitch_batch_processor_stats(stitch_processor_t *p, stitch_batch_stats_t *out);
+
+/* A processor that exports each span synchronously as it ends, on the
+ * ending thread (tests, debugging; never in production). Owns `exp`. */
+STITCH_EXTERN stitch_processor_t *stitch_simple_processor_new(stitch_exporter_t *exp);
+
+/* ---- one call from the environment ------------------------------------------ */
+
+/* Build a provider from the environment (resource with process.pid and
+ * host.name detected, sampler, limits), add a batch processor with the
+ * exporter OTEL_TRACES_EXPORTER names (otlp (default) | zipkin | console |
+ * none), make it the global provider, and shut it down (delivering what is
+ * queued, within the export timeout) when the program exits. A second call
+ * returns the same provider. `out` may be NULL. Invalid variables are
+ * logged and their defaults used; only out-of-memory fails. */
+STITCH_EXTERN int stitch_init_from_env(stitch_provider_t **out);
+/* Shut down and free the provider stitch_init_from_env made (also done at
+ * exit). 0 or STITCH_ETIMEDOUT. */
+STITCH_EXTERN int stitch_shutdown(uint32_t timeout_ms);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
