@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "sdk/span.h"
 
@@ -241,6 +242,16 @@ int stitch__resource_build(stitch_provider_t *p, const stitch_provider_opts_t *o
         resource_set_str(p, "telemetry.sdk.version", STITCH_VERSION_STRING,
                          strlen(STITCH_VERSION_STRING)))
         return STITCH_ENOMEM;
+    /* Detected: the process and the host it runs on. */
+    stitch_value_t pid = {STITCH_VALUE_INT, 0, {.i = (int64_t)getpid()}};
+    char host[256];
+    if (resource_set(p, "process.pid", strlen("process.pid"), &pid))
+        return STITCH_ENOMEM;
+    if (gethostname(host, sizeof host) == 0) {
+        host[sizeof host - 1] = '\0';
+        if (resource_set_str(p, "host.name", host, strlen(host)))
+            return STITCH_ENOMEM;
+    }
     if (opts)
         for (size_t i = 0; i < opts->nresource; i++) {
             const stitch_attr_t *a = &opts->resource[i];

@@ -86,15 +86,25 @@ static stitch_provider_t *new_provider(const stitch_provider_opts_t *o)
 
 /* ---- resource ---- */
 
+/* telemetry.sdk.{name,language,version}, service.name, process.pid, host.name */
+#define NDEFAULT 6
+
 static char default_service[300]; /* "unknown_service:" + this program's name */
 
 static void test_provider_resource_defaults(void **state)
 {
     (void)state;
     stitch_provider_t *p = new_provider(NULL);
-    assert_int_equal(res_count(p), 4);
+    assert_int_equal(res_count(p), NDEFAULT);
     assert_res_str(p, "service.name", default_service);
     assert_string_equal(default_service, "unknown_service:test_provider");
+    const stitch_value_t *pid = res_get(p, "process.pid");
+    assert_non_null(pid);
+    assert_int_equal(pid->type, STITCH_VALUE_INT);
+    assert_int_equal(pid->u.i, getpid());
+    char host[256];
+    assert_int_equal(gethostname(host, sizeof host), 0);
+    assert_res_str(p, "host.name", host);
     assert_res_str(p, "telemetry.sdk.name", "stitch");
     assert_res_str(p, "telemetry.sdk.language", "c");
     assert_res_str(p, "telemetry.sdk.version", STITCH_VERSION_STRING);
@@ -126,7 +136,7 @@ static void test_provider_resource_from_code(void **state)
     stitch_provider_t *p = new_provider(&o);
     strcpy(name, "XXXXXXXX"); /* copied */
     ports[0] = 0;
-    assert_int_equal(res_count(p), 7);
+    assert_int_equal(res_count(p), NDEFAULT + 3);
     assert_res_str(p, "service.name", "checkout");
     assert_res_str(p, "service.version", "2.2");
     assert_res_str(p, "telemetry.sdk.language", "c11");
@@ -155,7 +165,7 @@ static void test_provider_resource_env(void **state)
     assert_res_str(p, "empty", "");
     assert_res_str(p, "utf8", "caf\xc3\xa9");
     assert_res_str(p, "service.name", "from-env"); /* env beats code */
-    assert_int_equal(res_count(p), 4 + 4);
+    assert_int_equal(res_count(p), NDEFAULT + 4);
     stitch_provider_free(p);
 
     /* OTEL_SERVICE_NAME beats both */
@@ -171,7 +181,7 @@ static void test_provider_resource_env(void **state)
     assert_res_str(p, "service.name", "from-code");
     assert_res_str(p, "deployment.environment", "code");
     assert_null(res_get(p, "team"));
-    assert_int_equal(res_count(p), 5);
+    assert_int_equal(res_count(p), NDEFAULT + 1);
     stitch_provider_free(p);
 }
 
@@ -195,7 +205,7 @@ static void test_provider_resource_env_malformed(void **state)
         /* the whole variable is discarded, including valid members */
         assert_null(res_get(p, "a"));
         assert_null(res_get(p, "c"));
-        assert_int_equal(res_count(p), 4);
+        assert_int_equal(res_count(p), NDEFAULT);
         assert_res_str(p, "service.name", default_service);
         stitch_provider_free(p);
     }
