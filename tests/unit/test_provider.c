@@ -116,7 +116,7 @@ static void test_provider_resource_defaults(void **state)
     const stitch_span_data_t *d = stitch_memory_processor_get(mem, 0);
     size_t n;
     assert_ptr_equal(d->resource, stitch_provider_resource(p, &n));
-    assert_int_equal(d->nresource, 4);
+    assert_int_equal(d->nresource, NDEFAULT);
     stitch_provider_free(p);
 }
 
