@@ -10,3 +10,6 @@ echo "## $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores: $(grep -m1 'model name' 
 if [ -x "$B/bin/bench_propagation" ]; then
     "$B/bin/bench_propagation"
 fi
+if [ -x "$B/bin/bench_wire" ]; then
+    "$B/bin/bench_wire"
+fi

@@ -1,6 +1,7 @@
-/* sdk/console.c — a processor that prints each ended span as one line of
- * text to a stdio stream (OpenTelemetry's "console" exporter), for
- * development and for seeing what an instrumented program records.
+/* sdk/console.c — the console exporter: each ended span as one line of
+ * text on a stdio stream (OpenTelemetry's "console" exporter), for
+ * development and for seeing what an instrumented program records; and the
+ * console processor, which is the simple processor feeding it.
  *
  * Invariant: one span is one line, written under the stream's lock
  * (flockfile), so lines from several threads never interleave. */
@@ -69,10 +70,8 @@ static void put_attrs(FILE *f, const stitch_attr_t *a, uint32_t n)
     putc_unlocked('}', f);
 }
 
-static void console_on_end(void *self, stitch_span_t *span)
+static void put_span(FILE *f, const stitch_span_data_t *d)
 {
-    FILE *f = self;
-    const stitch_span_data_t *d = stitch_span_data(span);
     char tid[33], sid[17], pid[17];
     stitch_trace_id_hex(d->ctx.trace_id, tid);
     stitch_span_id_hex(d->ctx.span_id, sid);
@@ -96,7 +95,16 @@ static void console_on_end(void *self, stitch_span_t *span)
     }
     putc_unlocked('\n', f);
     funlockfile(f);
-    stitch_span_release(span);
+}
+
+static int console_export(void *self, const stitch_span_data_t *const *spans, size_t n,
+                          uint32_t timeout_ms)
+{
+    (void)timeout_ms;
+    FILE *f = self;
+    for (size_t i = 0; i < n; i++)
+        put_span(f, spans[i]);
+    return ferror(f) ? STITCH_EIO : STITCH_OK;
 }
 
 static int console_flush(void *self, uint32_t timeout_ms)
@@ -105,13 +113,18 @@ static int console_flush(void *self, uint32_t timeout_ms)
     return fflush((FILE *)self) == 0 ? STITCH_OK : STITCH_EIO;
 }
 
-static const stitch_processor_ops_t console_ops = {
-    .on_end = console_on_end,
+static const stitch_exporter_ops_t console_ops = {
+    .export_spans = console_export,
     .force_flush = console_flush,
     .shutdown = console_flush,
 };
 
+stitch_exporter_t *stitch_console_exporter_new(FILE *out)
+{
+    return stitch_exporter_new(&console_ops, out ? out : stderr);
+}
+
 stitch_processor_t *stitch_console_processor_new(FILE *out)
 {
-    return stitch_processor_new(&console_ops, out ? out : stdout);
+    return stitch_simple_processor_new(stitch_console_exporter_new(out ? out : stdout));
 }

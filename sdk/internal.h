@@ -10,6 +10,7 @@
 
 #include "stitch/common.h"
 #include "stitch/context.h"
+#include "stitch/export.h"
 #include "stitch/sampler.h"
 #include "stitch/trace.h"
 
@@ -191,5 +192,13 @@ uint64_t stitch__mono_ns(void);
  * C locale whatever the program's locale. 0, or STITCH_EINVAL for anything
  * else (spaces, hex, inf, nan, trailing junk, more than 63 bytes). */
 int stitch__parse_double(const char *s, size_t n, double *out);
+
+/* ---- exporter.c ---- */
+/* An exporter is an ops table and its state (export.h). Processors call
+ * ops directly; ops->export_spans is never NULL. */
+struct stitch_exporter {
+    const stitch_exporter_ops_t *ops;
+    void *self;
+};
 
 #endif

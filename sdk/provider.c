@@ -280,6 +280,52 @@ const stitch_attr_t *stitch_provider_resource(const stitch_provider_t *p, size_t
 
 /* ---- provider ---- */
 
+/* Live providers, so that a forked child can correct their process.pid. */
+static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
+static stitch_provider_t *live;
+static pthread_once_t live_once = PTHREAD_ONCE_INIT;
+
+static void live_fork_prepare(void) { pthread_mutex_lock(&live_lock); }
+static void live_fork_parent(void) { pthread_mutex_unlock(&live_lock); }
+
+/* The child is another process: its spans must say so. The resource is
+ * otherwise immutable, and this runs before any other thread exists. */
+static void live_fork_child(void)
+{
+    int64_t pid = (int64_t)getpid();
+    for (stitch_provider_t *p = live; p; p = p->next_live)
+        for (uint32_t i = 0; i < p->nresource; i++)
+            if (p->resource[i].value.type == STITCH_VALUE_INT &&
+                strcmp(p->resource[i].key, "process.pid") == 0)
+                p->resource[i].value.u.i = pid;
+    pthread_mutex_unlock(&live_lock);
+}
+
+static void live_init(void)
+{
+    (void)pthread_atfork(live_fork_prepare, live_fork_parent, live_fork_child);
+}
+
+static void live_add(stitch_provider_t *p)
+{
+    pthread_once(&live_once, live_init);
+    pthread_mutex_lock(&live_lock);
+    p->next_live = live;
+    live = p;
+    pthread_mutex_unlock(&live_lock);
+}
+
+static void live_remove(stitch_provider_t *p)
+{
+    pthread_mutex_lock(&live_lock);
+    for (stitch_provider_t **pp = &live; *pp; pp = &(*pp)->next_live)
+        if (*pp == p) {
+            *pp = p->next_live;
+            break;
+        }
+    pthread_mutex_unlock(&live_lock);
+}
+
 int stitch_provider_new(stitch_provider_t **out, const stitch_provider_opts_t *opts)
 {
     *out = NULL;
@@ -310,6 +356,7 @@ int stitch_provider_new(stitch_provider_t **out, const stitch_provider_opts_t *o
         if (off && stitch__strieq(off, strlen(off), "true"))
             atomic_store(&p->shut_down, true);
     }
+    live_add(p);
     *out = p;
     return STITCH_OK;
 }
@@ -364,6 +411,7 @@ int stitch_provider_shutdown(stitch_provider_t *p, uint32_t timeout_ms)
             if (r && !rc)
                 rc = r;
         }
+    p->keep_data = rc == STITCH_ETIMEDOUT;
     pthread_mutex_unlock(&p->lock);
     return rc;
 }
@@ -373,10 +421,23 @@ void stitch_provider_free(stitch_provider_t *p)
     if (!p)
         return;
     (void)stitch_provider_shutdown(p, 5000);
+    live_remove(p);
     for (uint32_t i = 0; i < p->nprocs; i++)
         stitch_processor_free(p->procs[i]);
     free(p->procs);
     stitch_sampler_free(p->sampler);
+    if (p->keep_data) { /* kept reachable on purpose, never freed */
+        static pthread_mutex_t kept_lock = PTHREAD_MUTEX_INITIALIZER;
+        static stitch_provider_t *kept;
+        pthread_mutex_lock(&kept_lock);
+        p->procs = NULL;
+        p->nprocs = 0;
+        p->sampler = NULL;
+        p->kept_next = kept;
+        kept = p;
+        pthread_mutex_unlock(&kept_lock);
+        return;
+    }
     for (uint32_t i = 0; i < p->nresource; i++) {
         free((char *)p->resource[i].key);
         value_free(&p->resource[i].value);

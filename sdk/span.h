@@ -71,11 +71,15 @@ struct stitch_provider {
     uint32_t nprocs;
     atomic_bool shut_down;        /* spans started now are not recorded */
     bool procs_shut;              /* processors were shut down (under lock) */
+    bool keep_data;               /* a shutdown timed out: an abandoned exporter may still
+                                   * read the resource and scopes, so free keeps them */
+    struct stitch_provider *kept_next; /* provider.c's list of such kept providers */
     stitch_limits_t limits;
     stitch_attr_t *resource;
     uint32_t nresource;
     pthread_mutex_t lock; /* guards tracers and processor changes */
     stitch_tracer_t *tracers;
+    struct stitch_provider *next_live; /* the list of live providers (provider.c) */
 };
 
 /* ---- context.c: the thread's stack of current contexts ---- */

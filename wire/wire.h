@@ -31,17 +31,20 @@ int stitch_buf_append(stitch_buf_t *b, const void *p, size_t n);
 static inline void stitch_buf_reset(stitch_buf_t *b) { b->len = 0; }
 void stitch_buf_free(stitch_buf_t *b);
 
-/* ExportTraceServiceRequest, protobuf encoding (application/x-protobuf). */
+/* ExportTraceServiceRequest, protobuf encoding (application/x-protobuf),
+ * written directly (no protobuf-c at run time; why: wire/otlp_proto.c).
+ * n == 0 appends nothing (an empty request). */
 int stitch_wire_otlp_proto_encode(const stitch_span_data_t *const *spans, size_t n,
                                   stitch_buf_t *out);
 /* ExportTraceServiceRequest, OTLP/JSON encoding (application/json):
  * lowerCamelCase keys, hex ids, enums as integers, 64-bit integers as
- * strings. */
+ * strings. n == 0 gives {"resourceSpans":[]}. */
 int stitch_wire_otlp_json_encode(const stitch_span_data_t *const *spans, size_t n,
                                  stitch_buf_t *out);
 /* A Zipkin v2 JSON list of spans, with OpenTelemetry's mapping to Zipkin
  * (kind, localEndpoint.serviceName from the resource's service.name,
- * status → "error" and "otel.status_code" tags, events → annotations). */
+ * status → "error" and "otel.status_code" tags, events → annotations;
+ * the full table is in docs/wire.md). n == 0 gives []. */
 int stitch_wire_zipkin_json_encode(const stitch_span_data_t *const *spans, size_t n,
                                    stitch_buf_t *out);
 

@@ -43,7 +43,8 @@ typedef struct stitch_exporter_ops {
     int (*force_flush)(void *self, uint32_t timeout_ms); /* may be NULL */
     int (*shutdown)(void *self, uint32_t timeout_ms);    /* may be NULL */
     /* In a forked child, before its first export: drop what was inherited
-     * from the parent (connections, buffers). May be NULL. */
+     * from the parent (connections, buffers, and any lock the parent's
+     * exporter thread may have held at the fork). May be NULL. */
     void (*after_fork_child)(void *self);
     void (*destroy)(void *self); /* may be NULL */
 } stitch_exporter_ops_t;
@@ -83,14 +84,19 @@ typedef struct stitch_otlp_opts {
 
 #define STITCH_OTLP_OPTS_INIT {NULL, -1, NULL, -1, 0, false}
 
-/* 0 and *out set, or STITCH_EINVAL (bad endpoint/option, message logged)
- * or STITCH_ENOMEM. */
+/* 0 and *out set, or STITCH_EINVAL (bad endpoint/option in `opts`, message
+ * logged; a bad environment variable is logged and ignored instead),
+ * STITCH_ENOMEM, or STITCH_EIO (libcurl/zlib unusable). Each export retries
+ * only 429, 502, 503, 504 and connection failures (backoff with jitter,
+ * Retry-After honoured) and ends within its timeout; a partial success is
+ * logged (docs/export.md). */
 STITCH_EXTERN STITCH_NODISCARD int stitch_otlp_exporter_new(stitch_exporter_t **out,
                                                             const stitch_otlp_opts_t *opts);
 
 /* Zipkin v2 JSON. endpoint: OTEL_EXPORTER_ZIPKIN_ENDPOINT, default
  * http://localhost:9411/api/v2/spans; timeout: OTEL_EXPORTER_ZIPKIN_TIMEOUT
- * (ms), default 10000. */
+ * (ms), default 10000. Any 2xx is success; retries as for OTLP. Return
+ * codes as stitch_otlp_exporter_new. */
 typedef struct stitch_zipkin_opts {
     const char *endpoint;
     uint32_t timeout_ms;
@@ -106,7 +112,15 @@ STITCH_EXTERN stitch_exporter_t *stitch_console_exporter_new(FILE *out);
 
 /* ---- processors that feed exporters ---------------------------------------- */
 
-/* OpenTelemetry's batch processor settings. */
+/* OpenTelemetry's batch processor settings (docs/export.md).
+ *
+ * The queue is one ring per producing thread, drained by the processor's
+ * thread; max_queue_size bounds the total over all threads: at most that
+ * many spans wait, plus one batch being exported. Threads take places a
+ * chunk at a time (<= 32, smaller with many threads), so drops may begin
+ * once the queue is 7/8 full. Each producing thread's ring holds room for
+ * max_queue_size pointers. 0, or a batch larger than the queue, is logged
+ * and replaced (by the default, or by the queue size for the batch). */
 typedef struct stitch_batch_opts {
     uint32_t max_queue_size;        /* OTEL_BSP_MAX_QUEUE_SIZE, 2048 */
     uint32_t schedule_delay_ms;     /* OTEL_BSP_SCHEDULE_DELAY, 5000 */
@@ -119,19 +133,31 @@ typedef struct stitch_batch_opts {
 STITCH_EXTERN void stitch_batch_opts_default(stitch_batch_opts_t *out, bool use_env);
 
 /* A batch processor that owns `exp` (even on failure). `opts` NULL: the
- * environment's. NULL when out of memory or the thread cannot start. */
+ * environment's. NULL when out of memory or the thread cannot start.
+ * on_end never blocks: a full queue drops the span (counted, and logged at
+ * most once per 10 s). force_flush exports what was queued before the call
+ * and waits for it; shutdown exports what is queued and shuts the exporter
+ * down, each export getting the time left; if the exporter overruns the
+ * deadline, shutdown returns STITCH_ETIMEDOUT on time and the thread is
+ * left to finish (it frees the processor itself). Spans that end after
+ * shutdown are released and counted as dropped. In a forked child the
+ * queue starts empty (the parent's spans are released unexported), the
+ * counters at zero, and a new thread starts on first use, calling the
+ * exporter's after_fork_child before its first export. */
 STITCH_EXTERN stitch_processor_t *stitch_batch_processor_new(stitch_exporter_t *exp,
                                                             const stitch_batch_opts_t *opts);
 
 typedef struct stitch_batch_stats {
     uint64_t queued;   /* spans accepted onto the queue */
     uint64_t exported; /* spans the exporter delivered */
-    uint64_t dropped;  /* spans refused because the queue was full */
-    uint64_t failed;   /* spans in batches the exporter could not deliver */
-    uint64_t pending;  /* spans on the queue now */
+    uint64_t dropped;  /* spans refused: queue full, or ended after shutdown */
+    uint64_t failed;   /* spans in batches the exporter could not deliver, or
+                        * still queued when a shutdown's time ran out */
+    uint64_t pending;  /* queued - exported - failed: on the queue or being exported */
 } stitch_batch_stats_t;
 
-/* Counters of a batch processor; STITCH_EINVAL for another processor. */
+/* Counters of a batch processor, read without a lock; STITCH_EINVAL for
+ * another processor. Every span is counted once in queued or dropped. */
 STITCH_EXTERN int stitch_batch_processor_stats(stitch_processor_t *p, stitch_batch_stats_t *out);
 
 /* A processor that exports each span synchronously as it ends, on the
@@ -141,15 +167,19 @@ STITCH_EXTERN stitch_processor_t *stitch_simple_processor_new(stitch_exporter_t 
 /* ---- one call from the environment ------------------------------------------ */
 
 /* Build a provider from the environment (resource with process.pid and
- * host.name detected, sampler, limits), add a batch processor with the
- * exporter OTEL_TRACES_EXPORTER names (otlp (default) | zipkin | console |
- * none), make it the global provider, and shut it down (delivering what is
- * queued, within the export timeout) when the program exits. A second call
- * returns the same provider. `out` may be NULL. Invalid variables are
- * logged and their defaults used; only out-of-memory fails. */
+ * host.name detected, sampler, limits), add a batch processor for each
+ * exporter OTEL_TRACES_EXPORTER names (a comma list of otlp (default) |
+ * zipkin | console | none), make it the global provider, and shut it down
+ * (delivering what is queued, within OTEL_BSP_EXPORT_TIMEOUT) when the
+ * program exits; at exit it is not freed, as other threads may still use
+ * it. OTEL_SDK_DISABLED=true: a provider that records nothing, no exporter
+ * thread. Thread-safe; a second call returns the same provider. `out` may
+ * be NULL. Invalid variables are logged and their defaults used; only
+ * out-of-memory fails. */
 STITCH_EXTERN int stitch_init_from_env(stitch_provider_t **out);
-/* Shut down and free the provider stitch_init_from_env made (also done at
- * exit). 0 or STITCH_ETIMEDOUT. */
+/* Shut down and free the provider stitch_init_from_env made, and reset the
+ * global provider; no other thread may use its spans or tracers any more.
+ * Nothing to do (0) when there is none. 0 or STITCH_ETIMEDOUT. */
 STITCH_EXTERN int stitch_shutdown(uint32_t timeout_ms);
 
 #ifdef __cplusplus

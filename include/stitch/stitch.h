@@ -7,5 +7,6 @@
 #include "trace.h"
 #include "sampler.h"
 #include "propagation.h"
+#include "export.h"
 
 #endif

@@ -1,0 +1,416 @@
+/* tests/integration/export_sink.h — a stand-in collector for the exporter
+ * tests: a real libmicrohttpd server on 127.0.0.1 (port chosen by the
+ * kernel) that records every request (method, path, headers, body, arrival
+ * time) and answers from a script (status, Retry-After, body), then 200.
+ * Plus helpers to decode what it received (protobuf-c, zlib) and to run
+ * child processes with a deadline. Included by test_export_*.c only. */
+#ifndef STITCH_TEST_EXPORT_SINK_H
+#define STITCH_TEST_EXPORT_SINK_H
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
+
+#define SINK_UNUSED __attribute__((unused))
+#define SINK_MAX_REQS 256
+#define SINK_MAX_HDRS 24
+#define SINK_MAX_SCRIPT 8
+
+typedef struct sink_req {
+    char method[16];
+    char path[256];
+    size_t nh;
+    char hname[SINK_MAX_HDRS][64];
+    char hval[SINK_MAX_HDRS][256];
+    uint8_t *body;
+    size_t len;
+    uint64_t t_ns; /* CLOCK_MONOTONIC when the request arrived */
+    unsigned client_port; /* tells connections apart: keep-alive reuses one */
+} sink_req_t;
+
+typedef struct sink_answer {
+    unsigned status;
+    const char *retry_after; /* NULL: none */
+    const void *body;
+    size_t len;
+    const char *ctype;
+    unsigned delay_ms; /* answer this late (the server stays responsive meanwhile) */
+} sink_answer_t;
+
+static struct {
+    struct MHD_Daemon *d;
+    unsigned port;
+    pthread_mutex_t mu;
+    sink_req_t reqs[SINK_MAX_REQS];
+    size_t n;
+    sink_answer_t script[SINK_MAX_SCRIPT];
+    size_t nscript, pos;
+    size_t arrived; /* requests whose headers came in (sink.n counts complete ones) */
+} sink = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static enum MHD_Result sink_hdr(void *cls, enum MHD_ValueKind kind, const char *key,
+                                const char *val)
+{
+    sink_req_t *r = cls;
+    (void)kind;
+    if (r->nh < SINK_MAX_HDRS) {
+        snprintf(r->hname[r->nh], sizeof r->hname[0], "%s", key);
+        snprintf(r->hval[r->nh], sizeof r->hval[0], "%s", val ? val : "");
+        r->nh++;
+    }
+    return MHD_YES;
+}
+
+static enum MHD_Result sink_handler(void *cls, struct MHD_Connection *c, const char *url,
+                                    const char *method, const char *version,
+                                    const char *upload, size_t *upload_size, void **con_cls)
+{
+    (void)cls, (void)version;
+    sink_req_t *r = *con_cls;
+    if (!r) {
+        r = calloc(1, sizeof *r);
+        if (!r)
+            return MHD_NO;
+        r->t_ns = mono_ns();
+        snprintf(r->method, sizeof r->method, "%s", method);
+        snprintf(r->path, sizeof r->path, "%s", url);
+        MHD_get_connection_values(c, MHD_HEADER_KIND, sink_hdr, r);
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET)
+            r->client_port = ntohs(((const struct sockaddr_in *)ci->client_addr)->sin_port);
+        *con_cls = r;
+        pthread_mutex_lock(&sink.mu);
+        sink.arrived++;
+        pthread_mutex_unlock(&sink.mu);
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        uint8_t *nb = realloc(r->body, r->len + *upload_size);
+        if (!nb)
+            return MHD_NO;
+        memcpy(nb + r->len, upload, *upload_size);
+        r->body = nb;
+        r->len += *upload_size;
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    /* the whole request is in: record it and answer */
+    sink_answer_t a = {200, NULL, "", 0, "application/x-protobuf", 0};
+    pthread_mutex_lock(&sink.mu);
+    if (sink.pos < sink.nscript)
+        a = sink.script[sink.pos++];
+    if (sink.n < SINK_MAX_REQS) {
+        sink.reqs[sink.n++] = *r;
+        r->body = NULL;
+    }
+    pthread_mutex_unlock(&sink.mu);
+    free(r->body);
+    free(r);
+    *con_cls = NULL;
+    if (a.delay_ms)
+        usleep(a.delay_ms * 1000u); /* this connection's own thread */
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(a.len, (void *)a.body, MHD_RESPMEM_MUST_COPY);
+    if (!resp)
+        return MHD_NO;
+    MHD_add_response_header(resp, "Content-Type", a.ctype ? a.ctype : "application/x-protobuf");
+    if (a.retry_after)
+        MHD_add_response_header(resp, "Retry-After", a.retry_after);
+    enum MHD_Result ret = MHD_queue_response(c, a.status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+static void sink_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                           enum MHD_RequestTerminationCode toe)
+{
+    (void)cls, (void)c, (void)toe;
+    sink_req_t *r = *con_cls;
+    if (r) {
+        free(r->body);
+        free(r);
+        *con_cls = NULL;
+    }
+}
+
+SINK_UNUSED static int sink_start(void)
+{
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    sa.sin_port = 0;
+    sink.n = sink.nscript = sink.pos = sink.arrived = 0;
+    sink.d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0, NULL, NULL,
+                              sink_handler, NULL, MHD_OPTION_SOCK_ADDR, &sa,
+                              MHD_OPTION_NOTIFY_COMPLETED, sink_completed, NULL,
+                              MHD_OPTION_END);
+    if (!sink.d)
+        return -1;
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(sink.d, MHD_DAEMON_INFO_BIND_PORT);
+    sink.port = info ? info->port : 0;
+    return sink.port ? 0 : -1;
+}
+
+SINK_UNUSED static void sink_stop(void)
+{
+    if (sink.d)
+        MHD_stop_daemon(sink.d);
+    sink.d = NULL;
+    for (size_t i = 0; i < sink.n; i++)
+        free(sink.reqs[i].body);
+    sink.n = sink.nscript = sink.pos = sink.arrived = 0;
+}
+
+/* Answers for the next requests, in order; afterwards 200 with an empty body. */
+SINK_UNUSED static void sink_script(const sink_answer_t *a, size_t n)
+{
+    pthread_mutex_lock(&sink.mu);
+    for (size_t i = 0; i < n && i < SINK_MAX_SCRIPT; i++)
+        sink.script[i] = a[i];
+    sink.nscript = n;
+    sink.pos = 0;
+    pthread_mutex_unlock(&sink.mu);
+}
+
+SINK_UNUSED static size_t sink_count(void)
+{
+    pthread_mutex_lock(&sink.mu);
+    size_t n = sink.n;
+    pthread_mutex_unlock(&sink.mu);
+    return n;
+}
+
+SINK_UNUSED static size_t sink_arrived(void)
+{
+    pthread_mutex_lock(&sink.mu);
+    size_t n = sink.arrived;
+    pthread_mutex_unlock(&sink.mu);
+    return n;
+}
+
+/* Wait until at least n requests arrived; the count then. */
+SINK_UNUSED static size_t sink_wait(size_t n, unsigned timeout_ms)
+{
+    uint64_t end = mono_ns() + (uint64_t)timeout_ms * 1000000ull;
+    while (sink_count() < n && mono_ns() < end)
+        usleep(5000);
+    return sink_count();
+}
+
+SINK_UNUSED static const char *sink_header(const sink_req_t *r, const char *name)
+{
+    for (size_t i = 0; i < r->nh; i++)
+        if (strcasecmp(r->hname[i], name) == 0)
+            return r->hval[i];
+    return NULL;
+}
+
+SINK_UNUSED static char *sink_url(char *buf, size_t n, const char *path)
+{
+    snprintf(buf, n, "http://127.0.0.1:%u%s", sink.port, path);
+    return buf;
+}
+
+/* A port nothing listens on: bound by us, then closed. */
+SINK_UNUSED static unsigned dead_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t sl = sizeof sa;
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) ||
+        getsockname(fd, (struct sockaddr *)&sa, &sl)) {
+        if (fd >= 0)
+            close(fd);
+        return 0;
+    }
+    close(fd);
+    return ntohs(sa.sin_port);
+}
+
+/* ---- decoding what arrived ---- */
+
+/* The body, gunzipped when Content-Encoding says gzip; malloc'd. */
+SINK_UNUSED static uint8_t *sink_body(const sink_req_t *r, size_t *len)
+{
+    const char *ce = sink_header(r, "Content-Encoding");
+    if (!ce || strcasecmp(ce, "gzip") != 0) {
+        uint8_t *b = malloc(r->len + 1);
+        if (b) {
+            if (r->len)
+                memcpy(b, r->body, r->len);
+            b[r->len] = 0;
+        }
+        *len = r->len;
+        return b;
+    }
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (inflateInit2(&z, 15 + 16) != Z_OK)
+        return NULL;
+    size_t cap = r->len * 8 + 1024, n = 0;
+    uint8_t *out = malloc(cap + 1);
+    z.next_in = r->body;
+    z.avail_in = (uInt)r->len;
+    int rc;
+    do {
+        if (n == cap) {
+            cap *= 2;
+            out = realloc(out, cap + 1);
+        }
+        z.next_out = out + n;
+        z.avail_out = (uInt)(cap - n);
+        rc = inflate(&z, Z_NO_FLUSH);
+        n = cap - z.avail_out;
+    } while (rc == Z_OK);
+    inflateEnd(&z);
+    if (rc != Z_STREAM_END) {
+        free(out);
+        return NULL;
+    }
+    out[n] = 0;
+    *len = n;
+    return out;
+}
+
+typedef Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest pb_req_t;
+typedef Opentelemetry__Proto__Trace__V1__Span pb_span_t;
+typedef Opentelemetry__Proto__Resource__V1__Resource pb_resource_t;
+typedef Opentelemetry__Proto__Common__V1__AnyValue pb_value_t;
+typedef Opentelemetry__Proto__Common__V1__KeyValue pb_kv_t;
+
+SINK_UNUSED static pb_req_t *sink_decode_pb(const sink_req_t *r)
+{
+    size_t n;
+    uint8_t *b = sink_body(r, &n);
+    if (!b)
+        return NULL;
+    pb_req_t *req = opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack(
+        NULL, n, b);
+    free(b);
+    return req;
+}
+
+SINK_UNUSED static void pb_free(pb_req_t *r)
+{
+    if (r)
+        opentelemetry__proto__collector__trace__v1__export_trace_service_request__free_unpacked(
+            r, NULL);
+}
+
+SINK_UNUSED static size_t pb_count(const pb_req_t *r, const char *name)
+{
+    size_t c = 0;
+    for (size_t i = 0; r && i < r->n_resource_spans; i++)
+        for (size_t j = 0; j < r->resource_spans[i]->n_scope_spans; j++)
+            for (size_t k = 0; k < r->resource_spans[i]->scope_spans[j]->n_spans; k++)
+                if (!name || strcmp(r->resource_spans[i]->scope_spans[j]->spans[k]->name, name) == 0)
+                    c++;
+    return c;
+}
+
+/* The first span called `name`, and its resource. */
+SINK_UNUSED static const pb_span_t *pb_find(const pb_req_t *r, const char *name,
+                                            const pb_resource_t **res)
+{
+    for (size_t i = 0; r && i < r->n_resource_spans; i++)
+        for (size_t j = 0; j < r->resource_spans[i]->n_scope_spans; j++)
+            for (size_t k = 0; k < r->resource_spans[i]->scope_spans[j]->n_spans; k++) {
+                const pb_span_t *s = r->resource_spans[i]->scope_spans[j]->spans[k];
+                if (strcmp(s->name, name) == 0) {
+                    if (res)
+                        *res = r->resource_spans[i]->resource;
+                    return s;
+                }
+            }
+    return NULL;
+}
+
+SINK_UNUSED static const pb_value_t *pb_attr(pb_kv_t *const *kv, size_t n, const char *key)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(kv[i]->key, key) == 0)
+            return kv[i]->value;
+    return NULL;
+}
+
+SINK_UNUSED static const char *pb_str(const pb_value_t *v)
+{
+    return v && v->value_case == OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE
+               ? v->string_value : NULL;
+}
+
+SINK_UNUSED static int64_t pb_int(const pb_value_t *v)
+{
+    return v && v->value_case == OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE
+               ? v->int_value : INT64_MIN;
+}
+
+/* ---- child processes ---- */
+
+/* Wait for `pid` at most timeout_ms, killing it past that; its exit status
+ * (or -1 when it had to be killed or did not exit normally). */
+SINK_UNUSED static int wait_child(pid_t pid, unsigned timeout_ms)
+{
+    uint64_t end = mono_ns() + (uint64_t)timeout_ms * 1000000ull;
+    int st;
+    for (;;) {
+        pid_t w = waitpid(pid, &st, WNOHANG);
+        if (w == pid)
+            return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+        if (w < 0)
+            return -1;
+        if (mono_ns() >= end) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &st, 0);
+            return -1;
+        }
+        usleep(5000);
+    }
+}
+
+/* Every OTEL_* / STITCH_* variable the exporters and processors read. */
+SINK_UNUSED static void clear_env(void)
+{
+    static const char *vars[] = {
+        "OTEL_TRACES_EXPORTER", "OTEL_SDK_DISABLED", "OTEL_SERVICE_NAME",
+        "OTEL_RESOURCE_ATTRIBUTES", "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_PROTOCOL",
+        "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_HEADERS",
+        "OTEL_EXPORTER_OTLP_TRACES_HEADERS", "OTEL_EXPORTER_OTLP_COMPRESSION",
+        "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "OTEL_EXPORTER_OTLP_TIMEOUT",
+        "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_ZIPKIN_ENDPOINT",
+        "OTEL_EXPORTER_ZIPKIN_TIMEOUT", "OTEL_BSP_SCHEDULE_DELAY", "OTEL_BSP_EXPORT_TIMEOUT",
+        "OTEL_BSP_MAX_QUEUE_SIZE", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "OTEL_TRACES_SAMPLER",
+        "OTEL_TRACES_SAMPLER_ARG",
+    };
+    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
+        unsetenv(vars[i]);
+}
+
+#endif
