@@ -46,14 +46,18 @@ struct calib_shared {
     _Atomic uint64_t base_tsc, base_ns, mult, max_delta;
 };
 
-static struct {
+/* Read on every clock reading by every thread, written once a second: it
+ * gets cache lines of its own, so that no lock or counter that another
+ * thread writes often can share (and keep stealing) its line. */
+static _Alignas(64) struct {
     atomic_uint seq;
     struct calib_shared c;
     int tsc_ok;
     uint64_t t0_tsc, t0_mono; /* start of the frequency measurement */
     uint64_t t0_real;
-    pthread_mutex_t lock;
+    _Alignas(64) pthread_mutex_t lock; /* on its own line: writers only */
     pthread_once_t once;
+    char pad_[64 - sizeof(pthread_once_t)];
 } clk = {.lock = PTHREAD_MUTEX_INITIALIZER, .once = PTHREAD_ONCE_INIT};
 
 static uint64_t gettime_ns(clockid_t id)
