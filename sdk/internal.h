@@ -39,6 +39,18 @@ const char *stitch__getenv(const char *name);
 /* Case-insensitive ASCII comparison of `a` (length n) with NUL-terminated `b`. */
 bool stitch__strieq(const char *a, size_t n, const char *b);
 
+/* The OpenTelemetry "key=value,key2=value2" list of OTEL_RESOURCE_ATTRIBUTES
+ * and OTEL_EXPORTER_OTLP_HEADERS: members split on ',', spaces and tabs
+ * around keys and values trimmed, values percent-decoded, empty members
+ * skipped. The whole list is checked before fn sees any member (the
+ * specification discards a malformed variable whole); then fn is called
+ * for each member in order with the decoded value (not NUL-terminated,
+ * valid for the call). Returns 0; STITCH_EINVAL with a reason in `why`
+ * (no member was passed to fn); STITCH_ENOMEM; or fn's first non-zero
+ * result, which stops the walk. */
+typedef int (*stitch__kv_fn)(void *arg, const char *key, size_t klen, const char *val, size_t vlen);
+int stitch__kv_list_parse(const char *s, stitch__kv_fn fn, void *arg, char *why, size_t whylen);
+
 /* ---- ids.c ---- */
 /* The per-thread id generator (wyrand), seeded from getrandom() and
  * reseeded after a fork. Never blocks, never allocates. */

@@ -127,14 +127,6 @@ static const stitch_exporter_ops_t otlp_ops = {
 
 /* ---- configuration ---- */
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 static bool is_tchar(unsigned char c)
 {
     /* RFC 9110 token characters: what a header name may contain */
@@ -142,13 +134,6 @@ static bool is_tchar(unsigned char c)
            (c && strchr("!#$%&'*+-.^_`|~", c));
 }
 
-static void trim(const char **b, const char **e)
-{
-    while (*b < *e && (**b == ' ' || **b == '\t'))
-        (*b)++;
-    while (*e > *b && ((*e)[-1] == ' ' || (*e)[-1] == '\t'))
-        (*e)--;
-}
 
 struct headers {
     char *lines[MAX_HEADERS]; /* "Name: value" */
@@ -162,79 +147,52 @@ static void headers_free(struct headers *h)
     h->n = 0;
 }
 
-/* Parse "k=v,k2=v2" (values percent-encoded, W3C Baggage style) into
- * header lines. STITCH_EINVAL (with `why` filled) leaves `out` empty:
- * the specification discards a malformed variable whole. */
+struct headers_parse {
+    struct headers *out;
+    char *why;
+    size_t whylen;
+};
+
+static int header_member(void *arg, const char *k, size_t kl, const char *v, size_t vl)
+{
+    struct headers_parse *hp = arg;
+    for (size_t i = 0; i < kl; i++)
+        if (!is_tchar((unsigned char)k[i])) {
+            snprintf(hp->why, hp->whylen, "\"%.*s\" is not a header name", (int)kl, k);
+            return STITCH_EINVAL;
+        }
+    /* no header injection through a decoded CR or LF */
+    if (memchr(v, '\r', vl) || memchr(v, '\n', vl) || memchr(v, '\0', vl)) {
+        snprintf(hp->why, hp->whylen, "the value of \"%.*s\" holds a control character",
+                 (int)kl, k);
+        return STITCH_EINVAL;
+    }
+    if (hp->out->n == MAX_HEADERS) {
+        snprintf(hp->why, hp->whylen, "more than %d headers", MAX_HEADERS);
+        return STITCH_EINVAL;
+    }
+    char *line = malloc(kl + 2 + vl + 1);
+    if (!line)
+        return STITCH_ENOMEM;
+    memcpy(line, k, kl);
+    memcpy(line + kl, ": ", 2);
+    memcpy(line + kl + 2, v, vl);
+    line[kl + 2 + vl] = '\0';
+    hp->out->lines[hp->out->n++] = line;
+    return STITCH_OK;
+}
+
+/* Parse "k=v,k2=v2" (values percent-encoded) into header lines.
+ * STITCH_EINVAL (with `why` filled) leaves `out` empty: the specification
+ * discards a malformed variable whole. */
 static int headers_parse(const char *s, struct headers *out, char *why, size_t whylen)
 {
+    struct headers_parse hp = {out, why, whylen};
     out->n = 0;
-    const char *end = s + strlen(s);
-    while (s < end) {
-        const char *m = memchr(s, ',', (size_t)(end - s));
-        if (!m)
-            m = end;
-        const char *eq = memchr(s, '=', (size_t)(m - s));
-        const char *kb = s, *ke = eq ? eq : m;
-        trim(&kb, &ke);
-        if (!eq && kb == ke) { /* an empty member */
-            s = m + 1;
-            continue;
-        }
-        if (!eq || kb == ke) {
-            snprintf(why, whylen, "member \"%.*s\" is not key=value", (int)(m - s), s);
-            goto bad;
-        }
-        for (const char *q = kb; q < ke; q++)
-            if (!is_tchar((unsigned char)*q)) {
-                snprintf(why, whylen, "\"%.*s\" is not a header name", (int)(ke - kb), kb);
-                goto bad;
-            }
-        const char *vb = eq + 1, *ve = m;
-        trim(&vb, &ve);
-        if (out->n == MAX_HEADERS) {
-            snprintf(why, whylen, "more than %d headers", MAX_HEADERS);
-            goto bad;
-        }
-        size_t klen = (size_t)(ke - kb);
-        char *line = malloc(klen + 2 + (size_t)(ve - vb) + 1);
-        if (!line) {
-            headers_free(out);
-            return STITCH_ENOMEM;
-        }
-        memcpy(line, kb, klen);
-        size_t o = klen;
-        line[o++] = ':';
-        line[o++] = ' ';
-        for (const char *q = vb; q < ve; q++) {
-            char c = *q;
-            if (c == '%') {
-                int hi = q + 1 < ve ? hexval(q[1]) : -1;
-                int lo = q + 2 < ve ? hexval(q[2]) : -1;
-                if (hi < 0 || lo < 0) {
-                    free(line);
-                    snprintf(why, whylen, "bad percent-encoding in \"%.*s\"", (int)(m - s), s);
-                    goto bad;
-                }
-                c = (char)(hi * 16 + lo);
-                q += 2;
-            }
-            /* no header injection through a decoded CR or LF */
-            if (c == '\r' || c == '\n' || c == '\0') {
-                free(line);
-                snprintf(why, whylen, "the value of \"%.*s\" holds a control character",
-                         (int)klen, kb);
-                goto bad;
-            }
-            line[o++] = c;
-        }
-        line[o] = '\0';
-        out->lines[out->n++] = line;
-        s = m + 1;
-    }
-    return STITCH_OK;
-bad:
-    headers_free(out);
-    return STITCH_EINVAL;
+    int rc = stitch__kv_list_parse(s, header_member, &hp, why, whylen);
+    if (rc)
+        headers_free(out);
+    return rc;
 }
 
 /* The endpoint from the environment, or NULL (logged when invalid) for the

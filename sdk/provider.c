@@ -150,83 +150,21 @@ static int resource_set_str(stitch_provider_t *p, const char *key, const char *v
     return resource_set(p, key, strlen(key), &v);
 }
 
-static int hexval(char c)
+static int resource_member(void *arg, const char *k, size_t kl, const char *v, size_t vl)
 {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
+    stitch_value_t val = {STITCH_VALUE_STRING, (uint32_t)vl, {.str = v}};
+    return resource_set(arg, k, kl, &val);
 }
 
-static void trim(const char **b, const char **e)
-{
-    while (*b < *e && (**b == ' ' || **b == '\t'))
-        (*b)++;
-    while (*e > *b && ((*e)[-1] == ' ' || (*e)[-1] == '\t'))
-        (*e)--;
-}
-
-/* OTEL_RESOURCE_ATTRIBUTES: "k=v,k2=v2" with percent-encoded values. The
- * specification says to discard the whole variable when any member is
- * malformed, so it is validated completely before anything is applied. */
+/* OTEL_RESOURCE_ATTRIBUTES: "k=v,k2=v2" with percent-encoded values; a
+ * malformed member discards the whole variable, as the specification asks. */
 static int resource_from_env(stitch_provider_t *p, const char *env)
 {
-    size_t n = strlen(env);
-    char *buf = malloc(n + 1); /* decoded values, back to back */
-    if (!buf)
-        return STITCH_ENOMEM;
-    for (int pass = 0; pass < 2; pass++) {
-        const char *s = env, *end = env + n;
-        while (s < end) {
-            const char *m = memchr(s, ',', (size_t)(end - s));
-            if (!m)
-                m = end;
-            const char *eq = memchr(s, '=', (size_t)(m - s));
-            const char *kb = s, *ke = eq ? eq : m;
-            trim(&kb, &ke);
-            if (!eq || kb == ke) {
-                if (kb != ke || eq) {
-                    stitch__log(STITCH_LOG_WARN,
-                                "OTEL_RESOURCE_ATTRIBUTES: member \"%.*s\" is not key=value; "
-                                "ignoring the variable", (int)(m - s), s);
-                    free(buf);
-                    return STITCH_EINVAL;
-                }
-                s = m + 1;
-                continue; /* an empty member */
-            }
-            const char *vb = eq + 1, *ve = m;
-            trim(&vb, &ve);
-            size_t o = 0;
-            for (const char *q = vb; q < ve; q++) {
-                if (*q != '%') {
-                    buf[o++] = *q;
-                    continue;
-                }
-                int hi = q + 1 < ve ? hexval(q[1]) : -1;
-                int lo = q + 2 < ve ? hexval(q[2]) : -1;
-                if (hi < 0 || lo < 0) {
-                    stitch__log(STITCH_LOG_WARN,
-                                "OTEL_RESOURCE_ATTRIBUTES: bad percent-encoding in \"%.*s\"; "
-                                "ignoring the variable", (int)(m - s), s);
-                    free(buf);
-                    return STITCH_EINVAL;
-                }
-                buf[o++] = (char)(hi * 16 + lo);
-                q += 2;
-            }
-            if (pass == 1) {
-                stitch_value_t v = {STITCH_VALUE_STRING, (uint32_t)o, {.str = buf}};
-                if (resource_set(p, kb, (size_t)(ke - kb), &v)) {
-                    free(buf);
-                    return STITCH_ENOMEM;
-                }
-            }
-            s = m + 1;
-        }
-    }
-    free(buf);
-    return STITCH_OK;
+    char why[160];
+    int rc = stitch__kv_list_parse(env, resource_member, p, why, sizeof why);
+    if (rc == STITCH_EINVAL)
+        stitch__log(STITCH_LOG_WARN, "OTEL_RESOURCE_ATTRIBUTES: %s; ignoring the variable", why);
+    return rc;
 }
 
 int stitch__resource_build(stitch_provider_t *p, const stitch_provider_opts_t *opts)

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "propagation/internal.h"
 #include "sdk/internal.h"
 
 const char *stitch_strerror(int err)
@@ -74,4 +75,54 @@ const char *stitch__getenv(const char *name)
 bool stitch__strieq(const char *a, size_t n, const char *b)
 {
     return strlen(b) == n && strncasecmp(a, b, n) == 0;
+}
+
+static void trim(const char **b, const char **e)
+{
+    while (*b < *e && (**b == ' ' || **b == '\t'))
+        (*b)++;
+    while (*e > *b && ((*e)[-1] == ' ' || (*e)[-1] == '\t'))
+        (*e)--;
+}
+
+int stitch__kv_list_parse(const char *list, stitch__kv_fn fn, void *arg, char *why, size_t whylen)
+{
+    size_t n = strlen(list);
+    char *buf = malloc(n + 1); /* one decoded value at a time */
+    if (!buf)
+        return STITCH_ENOMEM;
+    int rc = STITCH_OK;
+    for (int pass = 0; pass < 2 && rc == STITCH_OK; pass++) {
+        const char *s = list, *end = list + n;
+        while (s < end && rc == STITCH_OK) {
+            const char *m = memchr(s, ',', (size_t)(end - s));
+            if (!m)
+                m = end;
+            const char *eq = memchr(s, '=', (size_t)(m - s));
+            const char *kb = s, *ke = eq ? eq : m;
+            trim(&kb, &ke);
+            if (!eq && kb == ke) { /* an empty member */
+                s = m + 1;
+                continue;
+            }
+            if (!eq || kb == ke) {
+                snprintf(why, whylen, "member \"%.*s\" is not key=value", (int)(m - s), s);
+                rc = STITCH_EINVAL;
+                break;
+            }
+            const char *vb = eq + 1, *ve = m;
+            trim(&vb, &ve);
+            long vlen = stitch__pct_decode(vb, (size_t)(ve - vb), buf);
+            if (vlen < 0) {
+                snprintf(why, whylen, "bad percent-encoding in \"%.*s\"", (int)(m - s), s);
+                rc = STITCH_EINVAL;
+                break;
+            }
+            if (pass == 1)
+                rc = fn(arg, kb, (size_t)(ke - kb), buf, (size_t)vlen);
+            s = m + 1;
+        }
+    }
+    free(buf);
+    return rc;
 }
