@@ -110,6 +110,23 @@ stitch_span_t *stitch__span_alloc(void);
 /* Copy a string into the span's arena (NUL-terminated); NULL when out of memory. */
 char *stitch__span_strdup(stitch_span_t *s, const char *p, size_t len);
 
+/* ---- span_copy.c: self-contained copies of ended spans (the batch queue) ---- */
+/* Bytes a deep copy of `d` takes (a multiple of 8), and in *chars_at the
+ * offset in the copy where its strings start (pass it to stitch__span_copy). */
+size_t stitch__span_copy_size(const stitch_span_data_t *d, size_t *chars_at);
+/* Copy `d` into `buf` (8-byte aligned, stitch__span_copy_size(d) bytes):
+ * the copy's pointers point inside `buf`, except resource and scope, which
+ * stay the provider's. Takes a reference on the span's tracestate and each
+ * link's; stitch__span_copy_drop gives them back. Returns buf. Never fails. */
+stitch_span_data_t *stitch__span_copy(void *buf, size_t chars_at, const stitch_span_data_t *d);
+/* The same for an ended span, faster: when all its data lies in its inline
+ * arena, one block copy and a pointer rebase, no string scanned. Pair
+ * stitch__span_record_size's *chars_at with stitch__span_record. */
+size_t stitch__span_record_size(const stitch_span_t *s, size_t *chars_at);
+stitch_span_data_t *stitch__span_record(void *buf, size_t chars_at, const stitch_span_t *s);
+/* Give back the references a copy holds (the bytes are the caller's). */
+void stitch__span_copy_drop(const stitch_span_data_t *c);
+
 /* ---- provider.c ---- */
 /* Build the resource attribute list (defaults, code, env). 0 or error. */
 int stitch__resource_build(stitch_provider_t *p, const stitch_provider_opts_t *opts);
