@@ -3,25 +3,35 @@
  * batches of up to max_export_batch_size and hands them to the exporter,
  * as soon as a batch is ready or every schedule_delay_ms.
  *
- * The queue is one single-producer ring per producing thread (registered
- * on the thread's first span, adopted by a later thread when it exits,
- * never freed before the processor), drained by the exporter thread. The
+ * The queue is one single-producer byte ring per producing thread
+ * (registered on the thread's first span, adopted by a later thread when
+ * it exits, never freed before the processor), drained by the exporter
+ * thread. on_end copies the span's data into a self-contained record on
+ * the ring (span_copy.c) and gives the span back to its pool at once, so
+ * the application thread keeps reusing the same few spans, hot in its
+ * cache; the exporter reads the records in place and frees their bytes
+ * after the export that read them. The
  * total is bounded by *credits*: max_queue_size of them exist; a producer
  * takes them from the shared pool a chunk at a time (one atomic RMW per
  * chunk of up to 32 spans, not per span) and the exporter gives them back
  * when it takes spans off the rings. So at most max_queue_size spans wait
- * on the rings in total, plus one batch in the exporter's hands.
+ * on the rings in total, plus one batch in the exporter's hands. Each ring
+ * is also bounded in bytes (max_queue_size x RING_BYTES_PER_SPAN, a power
+ * of two, at most RING_MAX_BYTES): a span whose record does not fit is
+ * dropped like one without a credit.
  *
  * Invariants:
  *  - on_end never blocks, never allocates in steady state (the ring is
  *    allocated on a thread's first span) and takes no lock: with a credit
- *    in hand, a push is a slot store and a release store of the head.
- *    Without one (queue full, or after shutdown) the span is released at
- *    once and counted as dropped.
- *  - Every span on_end receives is released exactly once: by the exporter
- *    thread after its export, on the ending thread when dropped, by the
- *    processor's destruction when left on a ring, or in a forked child,
- *    which releases its parent's queued spans without exporting them.
+ *    in hand and room on the ring, a push is the record's copy and a
+ *    release store of the head. Without (queue full in spans or in bytes,
+ *    or after shutdown) the span is counted as dropped.
+ *  - Every span on_end receives is released at once, on the ending thread,
+ *    queued or dropped. A record holds references on the tracestates its
+ *    data points to; they are dropped exactly once: by the exporter thread
+ *    after the record's export, by the processor's destruction when left
+ *    on a ring, or in a forked child, which drops its parent's queued
+ *    records without exporting them.
  *  - b->lock is never held across an export or a sleep, so neither the
  *    application nor fork() can wait on the network through it. */
 #include <errno.h>
@@ -44,20 +54,52 @@
 
 enum { T_NONE, T_RUNNING, T_DONE };
 
+/* A ring is a power-of-two number of bytes holding variable-size records,
+ * each 8-byte aligned and contiguous (it never wraps):
+ *
+ *     offset  size   field
+ *     0       8      header: the slot's size in bytes (header included),
+ *                    with REC_SKIP set for a skip marker
+ *     8       size-8 a copy of the span's data (span_copy.c), starting
+ *                    with its stitch_span_data_t
+ *
+ * A record that would cross the end is preceded by a skip marker that
+ * fills the rest of the ring, and goes at offset 0. Positions (head, tail,
+ * rd) count bytes ever written and only grow; offset = position & mask.
+ *
+ *     tail <= rd <= head,  head - tail <= size
+ *     [tail, rd)   collected: the batch in the exporter's hands
+ *     [rd, head)   queued
+ *
+ * The producer's release store of head publishes the records before it;
+ * the exporter's release store of tail, made only after the export that
+ * read them returned, gives their bytes back. */
+#define REC_HDR 8u
+#define REC_SKIP (1ull << 63)
+#define RING_BYTES_PER_SPAN 512u        /* ring bytes per queue place */
+#define RING_MAX_BYTES (64u << 20)      /* cap for huge max_queue_size */
+#ifndef RING_PREFETCH
+#define RING_PREFETCH 8192u /* how far ahead of head to prefetch for writing */
+#endif
+
 struct ring {
     /* written by the producing thread only */
-    _Alignas(CACHELINE) _Atomic uint64_t head; /* spans ever pushed; slot = head & mask */
-    uint64_t next_check;                       /* head at which to look at the backlog again */
+    _Alignas(CACHELINE) _Atomic uint64_t head; /* bytes ever written */
+    _Atomic uint64_t pushed;                   /* records ever written (spans queued) */
+    uint64_t tail_seen;                        /* tail when last read: room known free */
+    uint64_t next_check;                       /* pushed at which to look at the backlog again */
     uint32_t credit;                           /* queue places this thread holds */
     _Atomic uint64_t dropped;
     /* written by the exporter thread only */
-    _Alignas(CACHELINE) _Atomic uint64_t tail;
-    uint64_t snap; /* head when the current full drain started */
+    _Alignas(CACHELINE) _Atomic uint64_t tail; /* bytes given back to the producer */
+    _Atomic uint64_t taken;                    /* records collected */
+    uint64_t rd;                               /* bytes collected */
+    uint64_t snap;                             /* head when the current full drain started */
     /* fixed once the ring is published (orphaned changes under reg_lock) */
     _Alignas(CACHELINE) struct ring *next;
     atomic_bool orphaned;
-    uint64_t mask;
-    stitch_span_t *slots[];
+    uint64_t mask; /* size in bytes - 1 */
+    _Alignas(CACHELINE) unsigned char bytes[];
 };
 
 struct batch {
@@ -91,9 +133,8 @@ struct batch {
     bool shutdown_called;  /* lock */
     unsigned flush_done;   /* lock */
     uint64_t stop_deadline; /* lock; read by the thread after seeing stop */
-    stitch_span_t **batch; /* the batch in flight, [0, inflight) under lock */
-    const stitch_span_data_t **data;
-    uint32_t inflight;
+    const stitch_span_data_t **data; /* the batch in flight: records on the rings */
+    uint32_t inflight;               /* [0, inflight) of data, under lock */
     struct ring *rr; /* where the next drain starts (fairness) */
     uint64_t warned_dropped, last_warn_ns; /* exporter thread */
 };
@@ -214,9 +255,11 @@ static void fork_child(void)
         release_all(b, false);
         for (struct ring *r = atomic_load(&b->rings); r; r = r->next) {
             atomic_store(&r->head, 0);
+            atomic_store(&r->pushed, 0);
             atomic_store(&r->tail, 0);
+            atomic_store(&r->taken, 0);
             atomic_store(&r->dropped, 0);
-            r->snap = 0;
+            r->tail_seen = r->rd = r->snap = 0;
             r->credit = 0;
             r->next_check = b->max_batch;
             bool mine = false;
@@ -269,10 +312,10 @@ static void tune(struct batch *b)
 
 static struct ring *ring_new(struct batch *b)
 {
-    uint64_t cap = 1;
-    while (cap < b->max_queue)
+    uint64_t cap = CACHELINE, want = (uint64_t)b->max_queue * RING_BYTES_PER_SPAN;
+    while (cap < want && cap < RING_MAX_BYTES)
         cap <<= 1;
-    size_t size = sizeof(struct ring) + cap * sizeof(stitch_span_t *);
+    size_t size = sizeof(struct ring) + cap;
     struct ring *r = aligned_alloc(CACHELINE, (size + CACHELINE - 1) & ~(size_t)(CACHELINE - 1));
     if (!r)
         return NULL;
@@ -369,16 +412,73 @@ static __attribute__((noinline)) bool refill(struct batch *b, struct ring *r)
     return true;
 }
 
-/* This ring alone may hold a batch: look at the exporter's tail. */
+/* This ring alone may hold a batch: look at what the exporter took. */
 static __attribute__((noinline)) void ring_check(struct batch *b, struct ring *r, uint64_t h)
 {
-    uint64_t t = atomic_load_explicit(&r->tail, memory_order_acquire);
+    uint64_t t = atomic_load_explicit(&r->taken, memory_order_acquire);
     if (h - t >= b->max_batch) {
         r->next_check = h + b->max_batch;
         wake_if_sleeping(b);
     } else {
         r->next_check = t + b->max_batch;
     }
+}
+
+/* Bytes from `h` to the end of the ring when a slot of `need` bytes at h
+ * would cross it (the skip marker's size), else 0. */
+static inline uint64_t ring_pad(const struct ring *r, uint64_t h, uint64_t need)
+{
+    uint64_t off = h & r->mask;
+    return off + need > r->mask + 1 ? r->mask + 1 - off : 0;
+}
+
+/* Ask for a cache line in a state that can be written (PREFETCHW: the
+ * other core's copy is invalidated ahead of the store). GCC emits it for
+ * __builtin_prefetch(p, 1) only with -mprfchw; every x86-64 CPU either
+ * implements it or executes it as a NOP. */
+static inline void prefetch_write(const void *p)
+{
+#if defined(__x86_64__)
+    __asm__ volatile("prefetchw %0" : : "m"(*(const char *)p));
+#else
+    __builtin_prefetch(p, 1);
+#endif
+}
+
+/* Copy s's data onto the ring as one record and publish it; false when it does
+ * not fit (ring full in bytes, or a span bigger than the ring). */
+static inline bool ring_push(struct batch *b, struct ring *r, const stitch_span_t *s)
+{
+    size_t chars_at;
+    uint64_t need = REC_HDR + stitch__span_record_size(s, &chars_at);
+    uint64_t size = r->mask + 1;
+    uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
+    uint64_t pad = ring_pad(r, h, need);
+    if (STITCH_UNLIKELY(h + pad + need - r->tail_seen > size)) {
+        r->tail_seen = atomic_load_explicit(&r->tail, memory_order_acquire);
+        if (h + pad + need - r->tail_seen > size) {
+            if (need <= size)
+                wake_if_sleeping(b); /* full of bytes: the exporter should be at work */
+            return false;
+        }
+    }
+    unsigned char *p = r->bytes + (h & r->mask);
+    if (pad) {
+        *(uint64_t *)(void *)p = REC_SKIP | pad;
+        h += pad;
+        p = r->bytes;
+    }
+    *(uint64_t *)(void *)p = need;
+    (void)stitch__span_record(p + REC_HDR, chars_at, s);
+    atomic_store_explicit(&r->pushed, atomic_load_explicit(&r->pushed, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+    atomic_store_explicit(&r->head, h + need, memory_order_release);
+    /* The bytes a few records ahead were last read by the exporter thread
+     * on another core: start taking their lines back now, so that the
+     * stores of the next records do not wait for them. */
+    for (uint64_t o = 0; o < need; o += CACHELINE)
+        prefetch_write(r->bytes + ((h + need + RING_PREFETCH + o) & r->mask));
+    return true;
 }
 
 static void count_drop(struct ring *r)
@@ -400,38 +500,60 @@ static void batch_on_end(void *self, stitch_span_t *s)
         return;
     }
     if (STITCH_UNLIKELY(atomic_load_explicit(&b->shut, memory_order_relaxed)) ||
-        (STITCH_UNLIKELY(!r->credit) && !refill(b, r))) {
+        (STITCH_UNLIKELY(!r->credit) && !refill(b, r)) || !ring_push(b, r, s)) {
         count_drop(r);
         stitch_span_release(s);
         return;
     }
     r->credit--;
-    uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
-    r->slots[h & r->mask] = s;
-    atomic_store_explicit(&r->head, ++h, memory_order_release);
-    if (STITCH_UNLIKELY(h >= r->next_check))
-        ring_check(b, r, h);
+    stitch_span_release(s); /* the record is on the ring: the span may be reused now */
+    uint64_t n = atomic_load_explicit(&r->pushed, memory_order_relaxed);
+    if (STITCH_UNLIKELY(n >= r->next_check))
+        ring_check(b, r, n);
 }
 
 /* ---- the exporter side ---- */
 
-static uint64_t backlog(struct batch *b)
+static uint64_t backlog(struct batch *b, bool *bytes_full)
 {
     uint64_t n = 0;
-    for (struct ring *r = atomic_load_explicit(&b->rings, memory_order_acquire); r; r = r->next)
-        n += atomic_load_explicit(&r->head, memory_order_acquire) -
-             atomic_load_explicit(&r->tail, memory_order_relaxed);
+    for (struct ring *r = atomic_load_explicit(&b->rings, memory_order_acquire); r; r = r->next) {
+        n += atomic_load_explicit(&r->pushed, memory_order_acquire) -
+             atomic_load_explicit(&r->taken, memory_order_relaxed);
+        /* half the ring's bytes queued: big spans, export before it fills */
+        if (atomic_load_explicit(&r->head, memory_order_acquire) - r->rd > (r->mask + 1) / 2)
+            *bytes_full = true;
+    }
     return n;
 }
 
 static bool batch_ready(struct batch *b)
 {
-    uint64_t n = backlog(b);
-    return n >= b->max_batch || (n && atomic_load(&b->credits) <= 0);
+    bool bytes_full = false;
+    uint64_t n = backlog(b, &bytes_full);
+    return n >= b->max_batch || (n && (bytes_full || atomic_load(&b->credits) <= 0));
+}
+
+/* The next record of `r` at or after *rd, before `h`; NULL when none.
+ * Skips the skip markers; *rd is left just past the record. */
+static const stitch_span_data_t *ring_next(const struct ring *r, uint64_t *rd, uint64_t h)
+{
+    while (*rd < h) {
+        const unsigned char *p = r->bytes + (*rd & r->mask);
+        uint64_t hdr = *(const uint64_t *)(const void *)p;
+        if (hdr & REC_SKIP) {
+            *rd += hdr & ~REC_SKIP;
+            continue;
+        }
+        *rd += hdr;
+        return (const stitch_span_data_t *)(const void *)(p + REC_HDR);
+    }
+    return NULL;
 }
 
 /* Take up to one batch off the rings (each up to its snapshot when
- * `snap`) into b->batch and give the credits back. Returns the count. */
+ * `snap`) into b->data and give the credits back; the records stay on the
+ * rings until retire_inflight. Returns the count. */
 static uint32_t collect(struct batch *b, bool snap)
 {
     uint32_t n = 0, max = b->max_batch;
@@ -439,14 +561,19 @@ static uint32_t collect(struct batch *b, bool snap)
     struct ring *first = atomic_load_explicit(&b->rings, memory_order_acquire);
     struct ring *start = b->rr ? b->rr : first, *r = start;
     while (r) {
-        uint64_t t = atomic_load_explicit(&r->tail, memory_order_relaxed);
+        uint64_t rd = r->rd;
         uint64_t h = snap ? r->snap : atomic_load_explicit(&r->head, memory_order_acquire);
-        if (h > t) {
-            uint64_t k = h - t < max - n ? h - t : max - n;
-            for (uint64_t i = 0; i < k; i++)
-                b->batch[n++] = r->slots[(t + i) & r->mask];
-            atomic_store_explicit(&r->tail, t + k, memory_order_release);
+        uint32_t k = 0;
+        const stitch_span_data_t *d;
+        while (n < max && (d = ring_next(r, &rd, h))) {
+            b->data[n++] = d;
+            k++;
         }
+        r->rd = rd;
+        if (k)
+            atomic_store_explicit(&r->taken,
+                                  atomic_load_explicit(&r->taken, memory_order_relaxed) + k,
+                                  memory_order_release);
         if (n == max)
             break; /* start here next time: this ring may hold more */
         r = r->next ? r->next : first;
@@ -461,23 +588,25 @@ static uint32_t collect(struct batch *b, bool snap)
     return n;
 }
 
-/* Release the batch in flight; lock held. */
-static void release_inflight(struct batch *b)
+/* Done with the batch in flight: drop the references its records hold,
+ * then give their bytes back to the producers; lock held. */
+static void retire_inflight(struct batch *b)
 {
     for (uint32_t i = 0; i < b->inflight; i++)
-        stitch_span_release(b->batch[i]);
+        stitch__span_copy_drop(b->data[i]);
     b->inflight = 0;
+    for (struct ring *r = atomic_load_explicit(&b->rings, memory_order_acquire); r; r = r->next)
+        if (atomic_load_explicit(&r->tail, memory_order_relaxed) != r->rd)
+            atomic_store_explicit(&r->tail, r->rd, memory_order_release);
 }
 
 static void export_inflight(struct batch *b, uint32_t n, uint32_t timeout_ms)
 {
-    for (uint32_t i = 0; i < n; i++)
-        b->data[i] = stitch_span_data(b->batch[i]);
     int rc = b->exp->ops->export_spans(b->exp->self, b->data, n, timeout_ms);
     atomic_fetch_add_explicit(rc == STITCH_OK ? &b->exported : &b->failed, n,
                               memory_order_relaxed);
     pthread_mutex_lock(&b->lock);
-    release_inflight(b);
+    retire_inflight(b);
     pthread_mutex_unlock(&b->lock);
 }
 
@@ -496,7 +625,7 @@ static void drain_all(struct batch *b, uint64_t deadline)
             if (!left) {
                 atomic_fetch_add_explicit(&b->failed, n, memory_order_relaxed);
                 pthread_mutex_lock(&b->lock);
-                release_inflight(b);
+                retire_inflight(b);
                 pthread_mutex_unlock(&b->lock);
                 continue;
             }
@@ -693,17 +822,22 @@ static int batch_shutdown(void *self, uint32_t timeout_ms)
     return STITCH_OK;
 }
 
-/* Release every span still queued or in flight (lock held, or the only
- * thread in a forked child). */
+/* Drop every record still queued or in flight, unexported (lock held, or
+ * the only thread in a forked child). */
 static void release_all(struct batch *b, bool count_failed)
 {
     uint64_t n = b->inflight;
-    release_inflight(b);
+    retire_inflight(b);
     for (struct ring *r = atomic_load(&b->rings); r; r = r->next) {
-        uint64_t t = atomic_load(&r->tail), h = atomic_load(&r->head);
-        for (; t < h; t++, n++)
-            stitch_span_release(r->slots[t & r->mask]);
-        atomic_store(&r->tail, h);
+        uint64_t h = atomic_load(&r->head), k = 0;
+        const stitch_span_data_t *d;
+        while ((d = ring_next(r, &r->rd, h))) {
+            stitch__span_copy_drop(d);
+            k++;
+        }
+        n += k;
+        atomic_store(&r->taken, atomic_load(&r->taken) + k);
+        atomic_store(&r->tail, r->rd);
     }
     if (count_failed)
         atomic_fetch_add(&b->failed, n);
@@ -719,7 +853,6 @@ static void batch_free(struct batch *b)
         free(r);
     }
     stitch_exporter_free(b->exp);
-    free(b->batch);
     free(b->data);
     pthread_mutex_destroy(&b->lock);
     pthread_cond_destroy(&b->cond);
@@ -848,7 +981,6 @@ stitch_processor_t *stitch_batch_processor_new(stitch_exporter_t *exp,
     b->delay_ms = o.schedule_delay_ms;
     b->timeout_ms = o.export_timeout_ms;
     atomic_store(&b->credits, (int64_t)b->max_queue);
-    b->batch = malloc(b->max_batch * sizeof *b->batch);
     b->data = malloc(b->max_batch * sizeof *b->data);
     pthread_mutex_init(&b->lock, NULL);
     pthread_condattr_t ca;
@@ -856,7 +988,7 @@ stitch_processor_t *stitch_batch_processor_new(stitch_exporter_t *exp,
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&b->cond, &ca);
     pthread_condattr_destroy(&ca);
-    stitch_processor_t *p = b->batch && b->data ? stitch_processor_new(&batch_ops, b) : NULL;
+    stitch_processor_t *p = b->data ? stitch_processor_new(&batch_ops, b) : NULL;
     if (!p) {
         batch_free(b);
         return NULL;
@@ -891,7 +1023,7 @@ int stitch_batch_processor_stats(stitch_processor_t *p, stitch_batch_stats_t *ou
     uint64_t exported = atomic_load(&b->exported), failed = atomic_load(&b->failed);
     uint64_t queued = 0, dropped = atomic_load(&b->dropped_extra);
     for (struct ring *r = atomic_load_explicit(&b->rings, memory_order_acquire); r; r = r->next) {
-        queued += atomic_load_explicit(&r->head, memory_order_acquire);
+        queued += atomic_load_explicit(&r->pushed, memory_order_acquire);
         dropped += atomic_load_explicit(&r->dropped, memory_order_relaxed);
     }
     *out = (stitch_batch_stats_t){queued, exported, dropped, failed, queued - exported - failed};

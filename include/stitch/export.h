@@ -118,9 +118,12 @@ STITCH_EXTERN stitch_exporter_t *stitch_console_exporter_new(FILE *out);
  * thread; max_queue_size bounds the total over all threads: at most that
  * many spans wait, plus one batch being exported. Threads take places a
  * chunk at a time (<= 32, smaller with many threads), so drops may begin
- * once the queue is 7/8 full. Each producing thread's ring holds room for
- * max_queue_size pointers. 0, or a batch larger than the queue, is logged
- * and replaced (by the default, or by the queue size for the batch). */
+ * once the queue is 7/8 full. Each producing thread's ring holds copies of
+ * its ended spans' data (the spans themselves go back to their pool at
+ * once) in max_queue_size x 512 bytes (rounded up to a power of two, at
+ * most 64 MiB); a span that does not fit is dropped too. 0, or a batch
+ * larger than the queue, is logged and replaced (by the default, or by the
+ * queue size for the batch). */
 typedef struct stitch_batch_opts {
     uint32_t max_queue_size;        /* OTEL_BSP_MAX_QUEUE_SIZE, 2048 */
     uint32_t schedule_delay_ms;     /* OTEL_BSP_SCHEDULE_DELAY, 5000 */
@@ -140,8 +143,8 @@ STITCH_EXTERN void stitch_batch_opts_default(stitch_batch_opts_t *out, bool use_
  * down, each export getting the time left; if the exporter overruns the
  * deadline, shutdown returns STITCH_ETIMEDOUT on time and the thread is
  * left to finish (it frees the processor itself). Spans that end after
- * shutdown are released and counted as dropped. In a forked child the
- * queue starts empty (the parent's spans are released unexported), the
+ * shutdown are counted as dropped. In a forked child the
+ * queue starts empty (the parent's spans are discarded unexported), the
  * counters at zero, and a new thread starts on first use, calling the
  * exporter's after_fork_child before its first export. */
 STITCH_EXTERN stitch_processor_t *stitch_batch_processor_new(stitch_exporter_t *exp,

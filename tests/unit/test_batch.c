@@ -522,8 +522,160 @@ static void test_batch_span_ended_after_shutdown_is_released(void **state)
     stitch_provider_free(r.p);
 }
 
+/* ---- the rings: variable-size records ---- */
+
+/* An exporter that checks each span's content: "val" is `len` bytes of
+ * one letter, as end_sized made it. */
+struct vexp {
+    atomic_ulong spans, bad, bytes;
+};
+
+static int vexp_export(void *self, const stitch_span_data_t *const *spans, size_t n, uint32_t t)
+{
+    (void)t;
+    struct vexp *v = self;
+    for (size_t i = 0; i < n; i++) {
+        const stitch_value_t *len = stitch_span_data_attr(spans[i], "len");
+        const stitch_value_t *val = stitch_span_data_attr(spans[i], "val");
+        bool ok = len && val && strcmp(spans[i]->name, "sized") == 0 &&
+                  val->len == (uint32_t)len->u.i && val->u.str[val->len] == '\0';
+        for (uint32_t k = 0; ok && k < val->len; k++)
+            ok = val->u.str[k] == 'a' + (char)(len->u.i % 26);
+        if (!ok)
+            atomic_fetch_add(&v->bad, 1);
+        atomic_fetch_add(&v->bytes, val ? val->len : 0);
+    }
+    atomic_fetch_add(&v->spans, n);
+    return 0;
+}
+
+static const stitch_exporter_ops_t vexp_ops = {.export_spans = vexp_export};
+
+static void end_sized(stitch_tracer_t *tr, size_t len)
+{
+    static char buf[4096];
+    memset(buf, 'a' + (char)(len % 26), len);
+    stitch_span_t *s = stitch_span_start(tr, "sized", NULL);
+    (void)stitch_span_set_int(s, "len", (int64_t)len);
+    (void)stitch_span_set_strn(s, "val", buf, len);
+    stitch_span_end(s);
+}
+
+static stitch_processor_t *vrig(stitch_provider_t **p, stitch_tracer_t **tr, struct vexp *v,
+                                uint32_t queue, uint32_t batch)
+{
+    stitch_provider_opts_t po = {.no_env = true};
+    assert_int_equal(stitch_provider_new(p, &po), 0);
+    stitch_batch_opts_t o;
+    stitch_batch_opts_default(&o, false);
+    o.max_queue_size = queue;
+    o.max_export_batch_size = batch;
+    o.schedule_delay_ms = 60000;
+    stitch_processor_t *proc = stitch_batch_processor_new(stitch_exporter_new(&vexp_ops, v), &o);
+    assert_non_null(proc);
+    assert_int_equal(stitch_provider_add_processor(*p, proc), 0);
+    *tr = stitch_tracer(*p, "test", "1");
+    return proc;
+}
+
+/* Records of many sizes (up to ~1.6 KB) through an 8 KB ring: it wraps
+ * hundreds of times (skip markers), first one span at a time (nothing may
+ * be lost), then in bursts (drops allowed, but every count exact and every
+ * exported span intact). */
+static void test_batch_ring_wraps_with_varying_sizes(void **state)
+{
+    (void)state;
+    struct vexp v = {0};
+    stitch_provider_t *p;
+    stitch_tracer_t *tr;
+    stitch_processor_t *proc = vrig(&p, &tr, &v, 16, 1); /* ring: 16 x 512 bytes */
+    stitch_batch_stats_t st;
+    for (int i = 0; i < 2000; i++) {
+        end_sized(tr, (size_t)(i * 37) % 1500);
+        double end = texp_now_s() + 5;
+        do
+            assert_int_equal(stitch_batch_processor_stats(proc, &st), 0);
+        while (st.pending && texp_now_s() < end);
+    }
+    assert_int_equal(atomic_load(&v.spans), 2000);
+    assert_int_equal(st.dropped, 0);
+    assert_true(atomic_load(&v.bytes) > 100 * 8192); /* the ring went round >100 times */
+    for (int i = 0; i < 20000; i++)
+        end_sized(tr, (size_t)(i * 53) % 1200);
+    assert_int_equal(stitch_provider_shutdown(p, 5000), 0);
+    assert_int_equal(stitch_batch_processor_stats(proc, &st), 0);
+    assert_int_equal(st.queued + st.dropped, 22000);
+    assert_int_equal(st.exported, st.queued);
+    assert_int_equal(atomic_load(&v.spans), st.exported);
+    assert_int_equal(atomic_load(&v.bad), 0);
+    stitch_provider_free(p);
+}
+
+/* A span whose record is larger than its thread's ring is dropped and
+ * counted; the next, smaller one still goes through. */
+static void test_batch_ring_record_bigger_than_ring_dropped(void **state)
+{
+    (void)state;
+    struct vexp v = {0};
+    stitch_provider_t *p;
+    stitch_tracer_t *tr;
+    stitch_processor_t *proc = vrig(&p, &tr, &v, 1, 1); /* ring: 512 bytes */
+    end_sized(tr, 1000);
+    stitch_batch_stats_t st;
+    assert_int_equal(stitch_batch_processor_stats(proc, &st), 0);
+    assert_int_equal(st.dropped, 1);
+    assert_int_equal(st.queued, 0);
+    end_sized(tr, 10);
+    assert_int_equal(stitch_provider_shutdown(p, 5000), 0);
+    assert_int_equal(stitch_batch_processor_stats(proc, &st), 0);
+    assert_int_equal(st.dropped, 1);
+    assert_int_equal(st.queued, 1);
+    assert_int_equal(st.exported, 1);
+    assert_int_equal(atomic_load(&v.bad), 0);
+    stitch_provider_free(p);
+}
+
+/* With the exporter blocked, small spans fill the queue by count (the ring
+ * has bytes to spare) and big ones fill the ring by bytes long before the
+ * count: both are dropped without blocking and counted. */
+static void test_batch_ring_byte_full_vs_span_full(void **state)
+{
+    (void)state;
+    for (int big = 0; big < 2; big++) {
+        struct rig r;
+        rig_open(&r, 64, 60000, 8); /* ring: 64 x 512 = 32 KB */
+        atomic_store(&r.t.gate, 1);
+        double t0 = texp_now_s();
+        for (int i = 0; i < 200; i++) {
+            stitch_span_t *s = stitch_span_start(r.tr, "s", NULL);
+            char val[2048];
+            memset(val, 'x', sizeof val);
+            (void)stitch_span_set_strn(s, "v", val, big ? sizeof val : 8);
+            stitch_span_end(s);
+        }
+        assert_true(texp_now_s() - t0 < 1.0); /* never waited for the exporter */
+        stitch_batch_stats_t st = stats(&r);
+        assert_int_equal(st.queued + st.dropped, 200);
+        if (big) {
+            assert_true(st.queued <= 32768 / 2048); /* bytes ran out first */
+        } else {
+            /* count ran out: 7/8 of the queue at least, plus a batch in flight at most */
+            assert_true(st.queued >= 56 && st.queued <= 64 + 8);
+        }
+        assert_true(st.dropped > 0);
+        atomic_store(&r.t.gate, 0);
+        assert_int_equal(stitch_provider_shutdown(r.p, 5000), 0);
+        st = stats(&r);
+        assert_int_equal(st.exported, st.queued);
+        assert_int_equal(atomic_load(&r.t.spans), st.queued);
+        stitch_provider_free(r.p);
+    }
+}
+
+
 int main(void)
 {
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
     const struct CMUnitTest tests[] = {
         T(test_batch_exports_all_on_shutdown),
@@ -539,6 +691,9 @@ int main(void)
         T(test_batch_fork_child_starts_empty),
         T(test_batch_env),
         T(test_batch_span_ended_after_shutdown_is_released),
+        T(test_batch_ring_wraps_with_varying_sizes),
+        T(test_batch_ring_record_bigger_than_ring_dropped),
+        T(test_batch_ring_byte_full_vs_span_full),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
