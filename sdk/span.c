@@ -105,22 +105,6 @@ stitch_span_t *stitch__span_alloc(void)
         memset(s, 0, sizeof *s);
         s->pool = pl;
     }
-    /* The next span in the list was most likely last touched by another
-     * core (an exporter thread that released it): start pulling the lines
-     * that starting and filling it will write, while this one is in use. */
-    const char *n = (const char *)pl->free;
-    if (n) {
-        __builtin_prefetch(n, 1);
-        __builtin_prefetch(n + 64, 1);
-        __builtin_prefetch(n + 128, 1);
-        __builtin_prefetch(n + 192, 1);
-        __builtin_prefetch(n + 256, 1);
-        __builtin_prefetch(n + offsetof(stitch_span_t, attr_inline), 1);
-        __builtin_prefetch(n + offsetof(stitch_span_t, attr_inline) + 64, 1);
-        __builtin_prefetch(n + offsetof(stitch_span_t, klen_inline), 1);
-        __builtin_prefetch(n + offsetof(stitch_span_t, a_inline), 1);
-        __builtin_prefetch(n + offsetof(stitch_span_t, a_inline) + 64, 1);
-    }
     s->gen++;
     s->ended = false;
     return s;
