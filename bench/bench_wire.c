@@ -198,8 +198,8 @@ static int protobuf_c_encode(struct arena *ar, const stitch_span_data_t *const *
     static const Scope scinit = OPENTELEMETRY__PROTO__COMMON__V1__INSTRUMENTATION_SCOPE__INIT;
     static const Resource resinit = OPENTELEMETRY__PROTO__RESOURCE__V1__RESOURCE__INIT;
     ar->used = 0;
-    stitch_wire_batch_t bt;
-    if (stitch_wire_batch_group(&bt, spans, n))
+    stitch_wire_grouped_t bt;
+    if (stitch_wire_group_spans(&bt, spans, n))
         return STITCH_ENOMEM;
     Request req = rinit;
     req.resource_spans = aalloc(ar, bt.ngroups * sizeof(ResourceSpans *));
@@ -235,7 +235,7 @@ static int protobuf_c_encode(struct arena *ar, const stitch_span_data_t *const *
             rs->scope_spans[rs->n_scope_spans++] = ss;
         }
     }
-    stitch_wire_batch_free(&bt);
+    stitch_wire_grouped_free(&bt);
     size_t sz = opentelemetry__proto__collector__trace__v1__export_trace_service_request__get_packed_size(&req);
     int rc = stitch_buf_reserve(out, sz);
     if (rc)

@@ -34,7 +34,7 @@ static size_t slot_find(struct slot *t, size_t mask, const void *a, uint32_t n, 
     }
 }
 
-int stitch_wire_batch_group(stitch_wire_batch_t *b, const stitch_span_data_t *const *spans,
+int stitch_wire_group_spans(stitch_wire_grouped_t *b, const stitch_span_data_t *const *spans,
                             size_t n)
 {
     memset(b, 0, sizeof *b);
@@ -124,7 +124,7 @@ int stitch_wire_batch_group(stitch_wire_batch_t *b, const stitch_span_data_t *co
     return 0;
 }
 
-void stitch_wire_batch_free(stitch_wire_batch_t *b)
+void stitch_wire_grouped_free(stitch_wire_grouped_t *b)
 {
     free(b->mem_);
     memset(b, 0, sizeof *b);

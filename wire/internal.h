@@ -18,7 +18,7 @@
 typedef struct stitch_wire_group {
     const stitch_span_data_t *first; /* its resource and scope stand for the group */
     uint32_t res;                    /* resource ordinal: equal for groups of one resource */
-    size_t start, count;             /* a range of stitch_wire_batch_t.spans */
+    size_t start, count;             /* a range of stitch_wire_grouped_t.spans */
 } stitch_wire_group_t;
 
 /* A batch reordered so that each resource's spans are together, and inside
@@ -26,17 +26,17 @@ typedef struct stitch_wire_group {
  * they first appear, spans keep their order inside a group. Identity is
  * pointer identity (spans of one provider share their resource array, of
  * one tracer their scope). */
-typedef struct stitch_wire_batch {
+typedef struct stitch_wire_grouped {
     const stitch_span_data_t **spans;
     stitch_wire_group_t *groups;
     size_t ngroups;
     void *mem_; /* one allocation behind all of the above */
-} stitch_wire_batch_t;
+} stitch_wire_grouped_t;
 
 /* 0 or STITCH_ENOMEM (then `b` needs no free). An empty batch is fine. */
-int stitch_wire_batch_group(stitch_wire_batch_t *b, const stitch_span_data_t *const *spans,
+int stitch_wire_group_spans(stitch_wire_grouped_t *b, const stitch_span_data_t *const *spans,
                             size_t n);
-void stitch_wire_batch_free(stitch_wire_batch_t *b);
+void stitch_wire_grouped_free(stitch_wire_grouped_t *b);
 
 /* ---- JSON writer --------------------------------------------------------------- */
 

@@ -202,7 +202,7 @@ static int jspan(stitch_buf_t *b, const stitch_span_data_t *d)
     return STITCH_WIRE_LIT(b, "}}");
 }
 
-static int encode(const stitch_wire_batch_t *bt, stitch_buf_t *b)
+static int encode(const stitch_wire_grouped_t *bt, stitch_buf_t *b)
 {
     TRY(STITCH_WIRE_LIT(b, "{\"resourceSpans\":["));
     for (size_t g = 0; g < bt->ngroups;) {
@@ -241,8 +241,8 @@ static int encode(const stitch_wire_batch_t *bt, stitch_buf_t *b)
 int stitch_wire_otlp_json_encode(const stitch_span_data_t *const *spans, size_t n,
                                  stitch_buf_t *out)
 {
-    stitch_wire_batch_t bt;
-    int rc = stitch_wire_batch_group(&bt, spans, n);
+    stitch_wire_grouped_t bt;
+    int rc = stitch_wire_group_spans(&bt, spans, n);
     if (rc)
         return rc;
     /* One guess at the size saves the doublings on the way there. */
@@ -252,6 +252,6 @@ int stitch_wire_otlp_json_encode(const stitch_span_data_t *const *spans, size_t 
     rc = stitch_buf_reserve(out, guess);
     if (!rc)
         rc = encode(&bt, out);
-    stitch_wire_batch_free(&bt);
+    stitch_wire_grouped_free(&bt);
     return rc;
 }

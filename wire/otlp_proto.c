@@ -353,14 +353,14 @@ int stitch_wire_otlp_proto_encode(const stitch_span_data_t *const *spans, size_t
 {
     if (n == 0)
         return 0; /* an empty request is zero bytes */
-    stitch_wire_batch_t bt;
-    int rc = stitch_wire_batch_group(&bt, spans, n);
+    stitch_wire_grouped_t bt;
+    int rc = stitch_wire_group_spans(&bt, spans, n);
     if (rc)
         return rc;
     /* sizes: per span, then per group (ScopeSpans), then per resource */
     size_t *ssz = malloc((n + 2 * bt.ngroups) * sizeof *ssz);
     if (!ssz) {
-        stitch_wire_batch_free(&bt);
+        stitch_wire_grouped_free(&bt);
         return STITCH_ENOMEM;
     }
     size_t *gsz = ssz + n, *rsz = gsz + bt.ngroups; /* rsz indexed by first group of a resource */
@@ -415,6 +415,6 @@ int stitch_wire_otlp_proto_encode(const stitch_span_data_t *const *spans, size_t
     out->len += total;
 done:
     free(ssz);
-    stitch_wire_batch_free(&bt);
+    stitch_wire_grouped_free(&bt);
     return rc;
 }
