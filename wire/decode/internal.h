@@ -1,0 +1,53 @@
+/* wire/decode/internal.h — what the three decoders share: arena helpers,
+ * error messages, the span array, and the checks that make a span invalid.
+ * Invariant: nothing here allocates outside the batch's arena, except the
+ * tracestate objects, which are registered with the batch for release. */
+#ifndef STITCH_WIRE_DECODE_INTERNAL_H
+#define STITCH_WIRE_DECODE_INTERNAL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+
+#include "stitch/propagation.h"
+#include "wire/decode.h"
+
+/* Deepest JSON nesting accepted (OTLP needs ~12 plus nested AnyValues). */
+#define STITCH_WIRE_JSON_MAX_DEPTH 64
+
+/* A NUL-terminated copy of s[0..n) in the arena; NULL when out of room. */
+char *stitch_wire_dup(stitch_wire_batch_t *b, const char *s, size_t n);
+/* An arena array of n zeroed elements (a valid pointer even for n == 0). */
+void *stitch_wire_calloc(stitch_wire_batch_t *b, size_t n, size_t size);
+
+/* Fill `err` (code, offset, printf-style message; cut to fit). Returns code. */
+int stitch_wire_fail(stitch_wire_error_t *err, int code, size_t offset, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* The code for an allocation that returned NULL: ELIMIT or ENOMEM (filled). */
+int stitch_wire_oom(stitch_wire_batch_t *b, stitch_wire_error_t *err);
+
+/* Parse a tracestate for a record: NULL when empty or invalid (W3C: drop an
+ * invalid tracestate); the reference is released with the batch. 0 or
+ * STITCH_ELIMIT / STITCH_ENOMEM. */
+int stitch_wire_tracestate(stitch_wire_batch_t *b, const char *s, size_t n,
+                           const stitch_tracestate_t **out);
+
+/* Make room for n more spans in b->spans (copies into a larger arena array). */
+int stitch_wire_reserve_spans(stitch_wire_batch_t *b, size_t n);
+
+/* The value checks every decoder applies to a built span: NULL when the
+ * span is valid, else a static reason ("traceId: all zero", ...). */
+const char *stitch_wire_check_span(const stitch_span_data_t *d);
+
+/* Count a rejected span; the first one's reason goes to err->msg. */
+void stitch_wire_reject(stitch_wire_error_t *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Start / finish one decode call: errors reset, and on failure the spans
+ * this call appended are dropped. */
+void stitch_wire_begin(stitch_wire_error_t *err);
+int stitch_wire_end(stitch_wire_batch_t *b, size_t nspans0, int rc, stitch_wire_error_t *err);
+
+/* Hex of exactly 2*n characters (either case) into out[n]; 0 or -1. */
+int stitch_wire_unhex(const char *s, size_t len, uint8_t *out, size_t n);
+
+#endif
