@@ -21,7 +21,9 @@
  *        with partial_success);
  *   < 0  STITCH_EPARSE (the document is malformed: answer 400 with
  *        err->msg), STITCH_ELIMIT (the arena's maximum was reached: 413),
- *        STITCH_ENOMEM. The batch holds no spans then.
+ *        STITCH_ENOMEM. The spans this call appended are dropped (the
+ *        arena memory they used is reclaimed at the next reset).
+ * With err == NULL the rejected count is not reported (0 comes back).
  * Decoders append to the batch; reset it between requests. Not thread-safe:
  * one batch per receiving thread. Library-internal: not installed. */
 #ifndef STITCH_WIRE_DECODE_H
