@@ -688,6 +688,64 @@ static void test_wire_decode_zipkin_from_encoder(void **state)
     stitch_buf_free(&buf);
 }
 
+/* Mutated encodings (bytes replaced, bits flipped, cuts, JSON punctuation),
+ * 1000 per format, with a roomy and a tight arena: every call returns a
+ * known code, and whatever was decoded can be read and re-encoded. Most
+ * useful in the sanitizer build. */
+static void test_wire_decode_mutations(void **state)
+{
+    struct wfx *f = *state;
+    typedef int (*dec)(stitch_wire_batch_t *, const uint8_t *, size_t, stitch_wire_error_t *);
+    static const dec d[3] = {stitch_wire_otlp_proto_decode, stitch_wire_otlp_json_decode,
+                             stitch_wire_zipkin_json_decode};
+    stitch_buf_t in[3] = {STITCH_BUF_INIT(0), STITCH_BUF_INIT(0), STITCH_BUF_INIT(0)};
+    assert_int_equal(stitch_wire_otlp_proto_encode(f->spans, 5, &in[0]), 0);
+    assert_int_equal(stitch_wire_otlp_json_encode(f->spans, 5, &in[1]), 0);
+    assert_int_equal(stitch_wire_zipkin_json_encode(f->spans, 5, &in[2]), 0);
+    uint32_t seed = 12345;
+#define RND() (seed = seed * 1103515245u + 12345u, (seed >> 8))
+    for (int lim = 0; lim < 2; lim++) {
+        stitch_wire_batch_t b;
+        stitch_wire_batch_init(&b, lim ? 6000 : 1 << 20);
+        for (int it = 0; it < 3000; it++) {
+            int k = it % 3;
+            size_t n = in[k].len;
+            uint8_t *m = malloc(n);
+            memcpy(m, in[k].data, n);
+            for (int j = (int)(RND() % 4); j >= 0 && n; j--) {
+                size_t at = RND() % n;
+                switch (RND() % 4) {
+                case 0: m[at] = (uint8_t)RND(); break;
+                case 1: n = at; break;
+                case 2: m[at] ^= (uint8_t)(1u << (RND() % 8)); break;
+                default: m[at] = (uint8_t)"{}[]\",:0-e."[RND() % 11]; break;
+                }
+            }
+            stitch_wire_error_t err;
+            stitch_wire_batch_reset(&b);
+            int rc = d[k](&b, m, n, &err);
+            assert_true(rc >= 0 || rc == STITCH_EPARSE || rc == STITCH_ELIMIT);
+            assert_int_equal(err.code, rc < 0 ? rc : 0);
+            assert_true(rc < 0 ? b.nspans == 0 : (uint32_t)rc == err.rejected);
+            assert_true(strlen(err.msg) < sizeof err.msg);
+            const stitch_span_data_t *ptrs[8];
+            assert_true(b.nspans <= 8);
+            for (size_t i = 0; i < b.nspans; i++)
+                ptrs[i] = &b.spans[i];
+            stitch_buf_t o = STITCH_BUF_INIT(0);
+            assert_int_equal(stitch_wire_otlp_json_encode(ptrs, b.nspans, &o), 0);
+            assert_int_equal(stitch_wire_zipkin_json_encode(ptrs, b.nspans, &o), 0);
+            assert_int_equal(stitch_wire_otlp_proto_encode(ptrs, b.nspans, &o), 0);
+            stitch_buf_free(&o);
+            free(m);
+        }
+        stitch_wire_batch_free(&b);
+    }
+#undef RND
+    for (int k = 0; k < 3; k++)
+        stitch_buf_free(&in[k]);
+}
+
 int main(void)
 {
     (void)one_span; /* the fixture's helper for encoder edge cases */
@@ -704,6 +762,7 @@ int main(void)
         cmocka_unit_test(test_wire_decode_zipkin_otel_js),
         cmocka_unit_test(test_wire_decode_zipkin_errors),
         cmocka_unit_test_setup_teardown(test_wire_decode_zipkin_from_encoder, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wire_decode_mutations, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

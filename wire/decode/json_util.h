@@ -15,7 +15,7 @@
 int stitch_wire_json_load(stitch_wire_batch_t *b, const uint8_t *p, size_t n, json_t **root,
                           stitch_wire_error_t *err);
 /* o[camel] or o[snake] (protobuf's JSON mapping accepts both); JSON null
- * counts as absent. */
+ * counts as absent; `o` NULL or not an object: NULL. */
 json_t *stitch_wire_json_get(const json_t *o, const char *camel, const char *snake);
 /* Integers as JSON numbers or decimal strings; 0 or -1 (wrong type,
  * not a number, out of range). */

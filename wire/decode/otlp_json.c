@@ -98,7 +98,8 @@ static json_t *plain(const json_t *o, int depth)
     }
     case VK_DOUBLE: {
         double d;
-        return stitch_wire_json_double(v, &d) ? NULL : json_is_number(v) ? json_incref(v) : json_incref(v);
+        /* a number stays a number; "NaN" and the infinities stay strings */
+        return stitch_wire_json_double(v, &d) ? NULL : json_incref(v);
     }
     case VK_ARRAY: {
         json_t *vals = GET(v, "values", NULL), *a = json_array(), *e;
@@ -429,7 +430,7 @@ static int span(struct cx *c, const json_t *s, stitch_span_data_t *d, char *why,
         return 1;
     }
     d->status = (stitch_status_code_t)code;
-    TRY(str_field(c, st ? st : s, st ? "message" : "\x01", NULL, &d->status_message, NULL));
+    TRY(str_field(c, st, "message", NULL, &d->status_message, NULL)); /* st may be NULL: "" */
     const char *bad = stitch_wire_check_span(d);
     if (bad) {
         (void)snprintf(why, wl, "%s", bad);
@@ -473,7 +474,7 @@ static int convert(struct cx *c, const json_t *root)
             return type_error(c, "resource", "a Resource object");
         const stitch_attr_t *ra;
         uint32_t nra = 0;
-        TRY(attrs(c, res ? res : rs, res ? "resource.attributes" : "\x01", &ra, &nra));
+        TRY(attrs(c, res, "resource.attributes", &ra, &nra)); /* res may be NULL: none */
         json_t *sss = list(c, rs, "scopeSpans", "scope_spans", &rc);
         if (rc)
             return rc;
@@ -487,8 +488,8 @@ static int convert(struct cx *c, const json_t *root)
             stitch_scope_info_t *sc = stitch_wire_calloc(c->b, 1, sizeof *sc);
             if (!sc)
                 return oom(c);
-            TRY(str_field(c, sco ? sco : ss, sco ? "name" : "\x01", NULL, &sc->name, NULL));
-            TRY(str_field(c, sco ? sco : ss, sco ? "version" : "\x01", NULL, &sc->version, NULL));
+            TRY(str_field(c, sco, "name", NULL, &sc->name, NULL));
+            TRY(str_field(c, sco, "version", NULL, &sc->version, NULL));
             json_t *spans = list(c, ss, "spans", NULL, &rc);
             if (rc)
                 return rc;
