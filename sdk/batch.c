@@ -39,6 +39,7 @@
 #include <linux/futex.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -51,6 +52,14 @@
 #define QUEUE_LIMIT (1u << 22)             /* largest max_queue_size accepted */
 #define DROP_WARN_NS (10ull * 1000000000u) /* at most one drop warning per 10 s */
 #define NS_PER_MS 1000000ull
+#ifndef PACE_MIN_NS
+#define PACE_MIN_NS 50000ull   /* shortest nap of a pacing exporter: 50 us */
+#endif
+#define PACE_MAX_NS 5000000ull /* longest: slower arrivals wake it per batch */
+#define PACE_SLACK_NS 10000ul  /* timer slack of the exporter thread */
+
+/* How the exporter thread sleeps (b->sleeping): what a producer wakes it for. */
+enum { S_AWAKE, S_NAP, S_IDLE };
 
 enum { T_NONE, T_RUNNING, T_DONE };
 
@@ -108,6 +117,7 @@ struct batch {
     atomic_bool shut;
     uint32_t max_queue, max_batch, delay_ms, timeout_ms;
     _Atomic uint32_t chunk, wake_at; /* recomputed as rings are added */
+    uint32_t high_water;             /* queued spans that wake a napping exporter */
     atomic_bool need_thread;         /* in a forked child, until its thread starts */
     _Atomic(struct ring *) rings;
     stitch_exporter_t *exp;
@@ -117,7 +127,8 @@ struct batch {
     _Alignas(CACHELINE) _Atomic int64_t credits;
     /* waking the exporter thread */
     _Alignas(CACHELINE) _Atomic uint32_t wake_seq;
-    atomic_int sleeping;
+    atomic_int sleeping; /* S_* */
+    _Atomic uint64_t sleeps, wakes; /* the exporter's sleeps, producers' wakes (tests) */
     atomic_uint flush_req;
     atomic_bool stop;
     _Atomic uint64_t dropped_extra; /* drops with no ring to count them on */
@@ -175,15 +186,18 @@ static void wake_always(struct batch *b)
     (void)syscall(SYS_futex, (uint32_t *)&b->wake_seq, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
 
-/* Wake the exporter thread if it sleeps; one producer wins the exchange.
- * The fence pairs with the one in batch_main: either we see it asleep, or
- * it sees the spans we pushed before calling this. */
-static void wake_if_sleeping(struct batch *b)
+/* Wake the exporter thread if it sleeps at least as deeply as `level`
+ * (S_NAP: any sleep; S_IDLE: only the sleep until the timer); one producer
+ * wins the exchange. The fence pairs with the one in batch_main: either we
+ * see it asleep, or it sees the spans we pushed before calling this. */
+static void wake_if_sleeping(struct batch *b, int level)
 {
     atomic_thread_fence(memory_order_seq_cst);
-    if (atomic_load_explicit(&b->sleeping, memory_order_relaxed) &&
-        atomic_exchange(&b->sleeping, 0))
+    if (atomic_load_explicit(&b->sleeping, memory_order_relaxed) >= level &&
+        atomic_exchange(&b->sleeping, S_AWAKE) != S_AWAKE) {
+        atomic_fetch_add_explicit(&b->wakes, 1, memory_order_relaxed);
         wake_always(b);
+    }
 }
 
 /* ---- the registry: live processors (fork) and each thread's rings ---- */
@@ -396,7 +410,7 @@ static __attribute__((noinline)) bool refill(struct batch *b, struct ring *r)
     int64_t c = atomic_load_explicit(&b->credits, memory_order_relaxed), take;
     do {
         if (c <= 0) {
-            wake_if_sleeping(b); /* full: the exporter should be at work */
+            wake_if_sleeping(b, S_NAP); /* full: the exporter should be at work */
             return false;
         }
         int64_t want = atomic_load_explicit(&b->chunk, memory_order_relaxed);
@@ -405,20 +419,27 @@ static __attribute__((noinline)) bool refill(struct batch *b, struct ring *r)
                                                     memory_order_acquire, memory_order_relaxed));
     r->credit = (uint32_t)take;
     /* Spans waiting plus credits held unused is at least this; wake_at
-     * leaves room for the unused ones, so the exporter finds a batch. */
-    if ((int64_t)b->max_queue - (c - take) >=
-        (int64_t)atomic_load_explicit(&b->wake_at, memory_order_relaxed))
-        wake_if_sleeping(b);
+     * leaves room for the unused ones, so the exporter finds a batch. A
+     * napping exporter comes back by itself: it is woken only past the
+     * high-water mark. */
+    int64_t used = (int64_t)b->max_queue - (c - take);
+    if (used >= (int64_t)b->high_water)
+        wake_if_sleeping(b, S_NAP);
+    else if (used >= (int64_t)atomic_load_explicit(&b->wake_at, memory_order_relaxed))
+        wake_if_sleeping(b, S_IDLE);
     return true;
 }
 
-/* This ring alone may hold a batch: look at what the exporter took. */
+/* This ring alone may hold a batch: look at what the exporter took. A
+ * napping exporter is woken only when the ring is half full of bytes. */
 static __attribute__((noinline)) void ring_check(struct batch *b, struct ring *r, uint64_t h)
 {
     uint64_t t = atomic_load_explicit(&r->taken, memory_order_acquire);
     if (h - t >= b->max_batch) {
         r->next_check = h + b->max_batch;
-        wake_if_sleeping(b);
+        uint64_t bytes = atomic_load_explicit(&r->head, memory_order_relaxed) -
+                         atomic_load_explicit(&r->tail, memory_order_acquire);
+        wake_if_sleeping(b, bytes > (r->mask + 1) / 2 ? S_NAP : S_IDLE);
     } else {
         r->next_check = t + b->max_batch;
     }
@@ -458,7 +479,7 @@ static inline bool ring_push(struct batch *b, struct ring *r, const stitch_span_
         r->tail_seen = atomic_load_explicit(&r->tail, memory_order_acquire);
         if (h + pad + need - r->tail_seen > size) {
             if (need <= size)
-                wake_if_sleeping(b); /* full of bytes: the exporter should be at work */
+                wake_if_sleeping(b, S_NAP); /* full of bytes: the exporter should be at work */
             return false;
         }
     }
@@ -532,6 +553,46 @@ static bool batch_ready(struct batch *b)
     bool bytes_full = false;
     uint64_t n = backlog(b, &bytes_full);
     return n >= b->max_batch || (n && (bytes_full || atomic_load(&b->credits) <= 0));
+}
+
+/* What would make a producer wake a napping exporter. */
+static bool past_high_water(struct batch *b)
+{
+    bool bytes_full = false;
+    uint64_t n = backlog(b, &bytes_full);
+    return n >= b->high_water || (n && (bytes_full || atomic_load(&b->credits) <= 0));
+}
+
+static uint64_t total_pushed(struct batch *b)
+{
+    uint64_t n = 0;
+    for (struct ring *r = atomic_load_explicit(&b->rings, memory_order_acquire); r; r = r->next)
+        n += atomic_load_explicit(&r->pushed, memory_order_relaxed);
+    return n;
+}
+
+/* How long to sleep, and how (S_NAP or S_IDLE), with no full batch
+ * queued. From the arrivals since the last call: the time in which the
+ * rings should fill the batch, at least PACE_MIN_NS; when that is longer
+ * than PACE_MAX_NS (slow arrivals) or nothing arrived, sleep until the
+ * timer and let a producer wake us for a full batch. */
+static int pace(struct batch *b, uint64_t now, uint64_t next_timer, uint64_t *seen,
+                uint64_t *seen_ns, uint64_t *sleep_ns)
+{
+    uint64_t pushed = total_pushed(b), arrived = pushed - *seen, dt = now - *seen_ns;
+    *seen = pushed;
+    *seen_ns = now;
+    *sleep_ns = next_timer - now;
+    bool unused;
+    uint64_t queued = backlog(b, &unused);
+    uint64_t need = queued < b->max_batch ? b->max_batch - queued : 1;
+    if (!arrived || (double)need * (double)dt / (double)arrived > (double)PACE_MAX_NS)
+        return S_IDLE;
+    uint64_t nap = (uint64_t)((double)need * (double)dt / (double)arrived);
+    nap = nap < PACE_MIN_NS ? PACE_MIN_NS : nap;
+    if (nap < *sleep_ns)
+        *sleep_ns = nap;
+    return S_NAP;
 }
 
 /* The next record of `r` at or after *rd, before `h`; NULL when none.
@@ -671,7 +732,9 @@ static void *batch_main(void *arg)
     pthread_mutex_unlock(&b->lock);
     if (forked && b->exp->ops->after_fork_child)
         b->exp->ops->after_fork_child(b->exp->self);
+    (void)prctl(PR_SET_TIMERSLACK, PACE_SLACK_NS, 0, 0, 0); /* naps of tens of us */
     uint64_t next_timer = mono_ns() + b->delay_ms * NS_PER_MS;
+    uint64_t seen = total_pushed(b), seen_ns = mono_ns();
     while (!atomic_load(&b->stop)) {
         unsigned fr = atomic_load(&b->flush_req);
         if (fr != flush_done) {
@@ -702,12 +765,18 @@ static void *batch_main(void *arg)
             continue;
         }
         warn_drops(b, false);
+        uint64_t sleep_ns;
+        int how = pace(b, now, next_timer, &seen, &seen_ns, &sleep_ns);
         uint32_t seq = atomic_load(&b->wake_seq);
-        atomic_store(&b->sleeping, 1);
+        atomic_store(&b->sleeping, how);
         atomic_thread_fence(memory_order_seq_cst);
-        if (!batch_ready(b) && atomic_load(&b->flush_req) == fr && !atomic_load(&b->stop))
-            futex_wait(&b->wake_seq, seq, next_timer - now);
-        atomic_store(&b->sleeping, 0);
+        if (!(how == S_NAP ? past_high_water(b) : batch_ready(b)) &&
+            atomic_load(&b->flush_req) == fr && !atomic_load(&b->stop))
+        {
+            atomic_fetch_add_explicit(&b->sleeps, 1, memory_order_relaxed);
+            futex_wait(&b->wake_seq, seq, sleep_ns);
+        }
+        atomic_store(&b->sleeping, S_AWAKE);
     }
     pthread_mutex_lock(&b->lock);
     uint64_t deadline = b->stop_deadline;
@@ -980,6 +1049,7 @@ stitch_processor_t *stitch_batch_processor_new(stitch_exporter_t *exp,
     b->max_batch = o.max_export_batch_size;
     b->delay_ms = o.schedule_delay_ms;
     b->timeout_ms = o.export_timeout_ms;
+    b->high_water = b->max_queue - b->max_queue / 4;
     atomic_store(&b->credits, (int64_t)b->max_queue);
     b->data = malloc(b->max_batch * sizeof *b->data);
     pthread_mutex_init(&b->lock, NULL);
@@ -1012,6 +1082,16 @@ stitch_processor_t *stitch_batch_processor_new(stitch_exporter_t *exp,
         return NULL;
     }
     return p;
+}
+
+uint64_t stitch__batch_sleeps(stitch_processor_t *p)
+{
+    return p && p->ops == &batch_ops ? atomic_load(&((struct batch *)p->self)->sleeps) : 0;
+}
+
+uint64_t stitch__batch_wakes(stitch_processor_t *p)
+{
+    return p && p->ops == &batch_ops ? atomic_load(&((struct batch *)p->self)->wakes) : 0;
 }
 
 int stitch_batch_processor_stats(stitch_processor_t *p, stitch_batch_stats_t *out)

@@ -205,6 +205,13 @@ uint64_t stitch__mono_ns(void);
  * else (spaces, hex, inf, nan, trailing junk, more than 63 bytes). */
 int stitch__parse_double(const char *s, size_t n, double *out);
 
+/* ---- batch.c (for tests) ---- */
+/* Sleeps of a batch processor's exporter thread, and wakes of it by
+ * producers (futex wakes, not counting force_flush and shutdown); 0 for
+ * another processor. */
+uint64_t stitch__batch_sleeps(stitch_processor_t *p);
+uint64_t stitch__batch_wakes(stitch_processor_t *p);
+
 /* ---- exporter.c ---- */
 /* An exporter is an ops table and its state (export.h). Processors call
  * ops directly; ops->export_spans is never NULL. */

@@ -348,10 +348,33 @@ static void test_batch_sustains_a_million_per_second(void **state)
     assert_int_equal(stitch_provider_shutdown(r.p, 5000), 0);
     stitch_batch_stats_t st = stats(&r);
     print_message("%d spans in %.0f ms: %" PRIu64 " dropped, %lu export calls, longest gap "
-                  "between two %lu us\n",
-                  n, took * 1e3, st.dropped, atomic_load(&r.t.calls), atomic_load(&r.t.max_gap_us));
+                  "between two %lu us, %" PRIu64 " wakes by producers, %" PRIu64 " sleeps\n",
+                  n, took * 1e3, st.dropped, atomic_load(&r.t.calls), atomic_load(&r.t.max_gap_us),
+                  stitch__batch_wakes(r.proc), stitch__batch_sleeps(r.proc));
     assert_int_equal(st.queued + st.dropped, (uint64_t)n);
     assert_int_equal(st.dropped, 0);
+    stitch_provider_free(r.p);
+}
+
+/* After a burst the exporter paces itself with short naps; once nothing
+ * arrives it goes back to sleeping for the schedule delay: an idle
+ * program's exporter thread turns its loop about 1/schedule_delay times. */
+static void test_batch_idle_exporter_sleeps_for_the_delay(void **state)
+{
+    (void)state;
+    struct rig r;
+    rig_open(&r, 0, 100, 0);
+    for (int i = 0; i < 20; i++) { /* ~2000 spans/ms for 20 ms: pacing */
+        end_spans(r.tr, 2000, "s");
+        texp_sleep_ms(1);
+    }
+    assert_true(wait_spans(&r.t, 40000 - stats(&r).dropped, 5));
+    texp_sleep_ms(20); /* past the last nap */
+    uint64_t l0 = stitch__batch_sleeps(r.proc);
+    texp_sleep_ms(1000);
+    uint64_t turns = stitch__batch_sleeps(r.proc) - l0;
+    print_message("idle for 1 s with a 100 ms delay: %" PRIu64 " sleeps\n", turns);
+    assert_true(turns <= 12);
     stitch_provider_free(r.p);
 }
 
@@ -681,6 +704,7 @@ int main(void)
         T(test_batch_exports_all_on_shutdown),
         T(test_batch_full_batch_exports_before_delay),
         T(test_batch_schedule_delay_exports_partial_batch),
+        T(test_batch_idle_exporter_sleeps_for_the_delay),
         T(test_batch_queue_full_drops_without_blocking),
         T(test_batch_stats_exact),
         T(test_batch_force_flush_waits),
