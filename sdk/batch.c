@@ -20,6 +20,21 @@
  * of two, at most RING_MAX_BYTES): a span whose record does not fit is
  * dropped like one without a credit.
  *
+ * Waking. A futex wake costs the producer a system call (~9 us on a VM),
+ * so the exporter thread mostly wakes itself. After each look at the
+ * rings it measures the arrival rate (over windows of >= 1 ms) and, while
+ * the rings would fill a batch within PACE_MAX_NS (5 ms), *naps* for that
+ * long (at least PACE_MIN_NS, 50 us; never past the timer): then a
+ * producer wakes it only past the high-water mark — 3/4 of max_queue_size
+ * used, a ring half full of bytes, or the queue full. Otherwise (slower
+ * arrivals, or none in the last window) it sleeps *idle* until the timer,
+ * and producers also wake it when a batch's worth is waiting, as each
+ * chunk of credits or each max_batch spans pushed shows. So: a full batch
+ * waits at most about PACE_MAX_NS (one nap; at once past the high-water
+ * mark), a partial one at most schedule_delay_ms; an idle processor's
+ * thread wakes once per schedule_delay_ms; force_flush and shutdown always
+ * wake it.
+ *
  * Invariants:
  *  - on_end never blocks, never allocates in steady state (the ring is
  *    allocated on a thread's first span) and takes no lock: with a credit
@@ -56,6 +71,7 @@
 #define PACE_MIN_NS 50000ull   /* shortest nap of a pacing exporter: 50 us */
 #endif
 #define PACE_MAX_NS 5000000ull /* longest: slower arrivals wake it per batch */
+#define PACE_WINDOW_NS 1000000ull /* shortest window the arrival rate is measured over */
 #define PACE_SLACK_NS 10000ul  /* timer slack of the exporter thread */
 
 /* How the exporter thread sleeps (b->sleeping): what a producer wakes it for. */
@@ -571,24 +587,36 @@ static uint64_t total_pushed(struct batch *b)
     return n;
 }
 
+/* The exporter thread's estimate of the arrival rate, over windows of at
+ * least PACE_WINDOW_NS (so that bursts average out). */
+struct pacer {
+    uint64_t seen, seen_ns; /* spans pushed, and when, at the window's start */
+    uint64_t ns_per_span;   /* over the last window; 0: none arrived */
+};
+
 /* How long to sleep, and how (S_NAP or S_IDLE), with no full batch
- * queued. From the arrivals since the last call: the time in which the
- * rings should fill the batch, at least PACE_MIN_NS; when that is longer
- * than PACE_MAX_NS (slow arrivals) or nothing arrived, sleep until the
- * timer and let a producer wake us for a full batch. */
-static int pace(struct batch *b, uint64_t now, uint64_t next_timer, uint64_t *seen,
-                uint64_t *seen_ns, uint64_t *sleep_ns)
+ * queued: the time in which the rings should fill the batch at the last
+ * window's rate, at least PACE_MIN_NS. When that is longer than
+ * PACE_MAX_NS (slow arrivals) or nothing arrived in the last window, sleep
+ * until the timer and let a producer wake us for a full batch. */
+static int pace(struct batch *b, struct pacer *pc, uint64_t now, uint64_t next_timer,
+                uint64_t *sleep_ns)
 {
-    uint64_t pushed = total_pushed(b), arrived = pushed - *seen, dt = now - *seen_ns;
-    *seen = pushed;
-    *seen_ns = now;
+    uint64_t pushed = total_pushed(b), dt = now - pc->seen_ns;
+    if (dt >= PACE_WINDOW_NS) {
+        uint64_t arrived = pushed - pc->seen;
+        pc->ns_per_span = arrived ? (dt + arrived - 1) / arrived : 0;
+        pc->seen = pushed;
+        pc->seen_ns = now;
+    }
     *sleep_ns = next_timer - now;
+    if (!pc->ns_per_span || pc->ns_per_span > PACE_MAX_NS)
+        return S_IDLE;
     bool unused;
     uint64_t queued = backlog(b, &unused);
-    uint64_t need = queued < b->max_batch ? b->max_batch - queued : 1;
-    if (!arrived || (double)need * (double)dt / (double)arrived > (double)PACE_MAX_NS)
+    uint64_t nap = (queued < b->max_batch ? b->max_batch - queued : 1) * pc->ns_per_span;
+    if (nap > PACE_MAX_NS)
         return S_IDLE;
-    uint64_t nap = (uint64_t)((double)need * (double)dt / (double)arrived);
     nap = nap < PACE_MIN_NS ? PACE_MIN_NS : nap;
     if (nap < *sleep_ns)
         *sleep_ns = nap;
@@ -734,7 +762,7 @@ static void *batch_main(void *arg)
         b->exp->ops->after_fork_child(b->exp->self);
     (void)prctl(PR_SET_TIMERSLACK, PACE_SLACK_NS, 0, 0, 0); /* naps of tens of us */
     uint64_t next_timer = mono_ns() + b->delay_ms * NS_PER_MS;
-    uint64_t seen = total_pushed(b), seen_ns = mono_ns();
+    struct pacer pc = {total_pushed(b), mono_ns(), 0};
     while (!atomic_load(&b->stop)) {
         unsigned fr = atomic_load(&b->flush_req);
         if (fr != flush_done) {
@@ -766,7 +794,7 @@ static void *batch_main(void *arg)
         }
         warn_drops(b, false);
         uint64_t sleep_ns;
-        int how = pace(b, now, next_timer, &seen, &seen_ns, &sleep_ns);
+        int how = pace(b, &pc, now, next_timer, &sleep_ns);
         uint32_t seq = atomic_load(&b->wake_seq);
         atomic_store(&b->sleeping, how);
         atomic_thread_fence(memory_order_seq_cst);
