@@ -23,8 +23,9 @@
  * Waking. A futex wake costs the producer a system call (~9 us on a VM),
  * so the exporter thread mostly wakes itself. After each look at the
  * rings it measures the arrival rate (over windows of >= 1 ms) and, while
- * the rings would fill a batch within PACE_MAX_NS (5 ms), *naps* for that
- * long (at least PACE_MIN_NS, 50 us; never past the timer): then a
+ * the rings would hold a quarter of the queue (at least a batch) within
+ * PACE_MAX_NS (5 ms), *naps* for that long (at least PACE_MIN_NS, 200 us;
+ * never past the timer): then a
  * producer wakes it only past the high-water mark — 3/4 of max_queue_size
  * used, a ring half full of bytes, or the queue full. Otherwise (slower
  * arrivals, or none in the last window) it sleeps *idle* until the timer,
@@ -68,7 +69,7 @@
 #define DROP_WARN_NS (10ull * 1000000000u) /* at most one drop warning per 10 s */
 #define NS_PER_MS 1000000ull
 #ifndef PACE_MIN_NS
-#define PACE_MIN_NS 50000ull   /* shortest nap of a pacing exporter: 50 us */
+#define PACE_MIN_NS 200000ull  /* shortest nap of a pacing exporter: 200 us */
 #endif
 #define PACE_MAX_NS 5000000ull /* longest: slower arrivals wake it per batch */
 #define PACE_WINDOW_NS 1000000ull /* shortest window the arrival rate is measured over */
@@ -595,8 +596,9 @@ struct pacer {
 };
 
 /* How long to sleep, and how (S_NAP or S_IDLE), with no full batch
- * queued: the time in which the rings should fill the batch at the last
- * window's rate, at least PACE_MIN_NS. When that is longer than
+ * queued: the time in which the rings should hold a quarter of the queue
+ * (at least a batch) at the last window's rate, within [PACE_MIN_NS,
+ * PACE_MAX_NS]. When that is longer than
  * PACE_MAX_NS (slow arrivals) or nothing arrived in the last window, sleep
  * until the timer and let a producer wake us for a full batch. */
 static int pace(struct batch *b, struct pacer *pc, uint64_t now, uint64_t next_timer,
@@ -614,9 +616,11 @@ static int pace(struct batch *b, struct pacer *pc, uint64_t now, uint64_t next_t
         return S_IDLE;
     bool unused;
     uint64_t queued = backlog(b, &unused);
-    uint64_t nap = (queued < b->max_batch ? b->max_batch - queued : 1) * pc->ns_per_span;
-    if (nap > PACE_MAX_NS)
-        return S_IDLE;
+    if ((queued < b->max_batch ? b->max_batch - queued : 1) * pc->ns_per_span > PACE_MAX_NS)
+        return S_IDLE; /* slower than a batch per PACE_MAX_NS */
+    uint64_t want = b->max_queue / 4 > b->max_batch ? b->max_queue / 4 : b->max_batch;
+    uint64_t nap = (queued < want ? want - queued : 1) * pc->ns_per_span;
+    nap = nap > PACE_MAX_NS ? PACE_MAX_NS : nap;
     nap = nap < PACE_MIN_NS ? PACE_MIN_NS : nap;
     if (nap < *sleep_ns)
         *sleep_ns = nap;
