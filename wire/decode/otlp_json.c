@@ -120,7 +120,8 @@ static json_t *plain(const json_t *o, int depth)
             return json_decref(a), NULL;
         json_array_foreach(vals, i, e) {
             json_t *k = GET(e, "key", NULL);
-            json_t *x = json_is_string(k) ? plain(GET(e, "value", NULL) ? GET(e, "value", NULL) : json_object(), depth + 1) : NULL;
+            json_t *ev = GET(e, "value", NULL); /* absent: an empty AnyValue, null */
+            json_t *x = !json_is_string(k) ? NULL : ev ? plain(ev, depth + 1) : json_null();
             if (!x || json_object_setn_new(a, json_string_value(k), json_string_length(k), x))
                 return json_decref(a), NULL;
         }
