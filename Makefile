@@ -1,14 +1,17 @@
 # The front door: CMake does the work. `make`, `make test`, `make bench`,
-# `make install`, `make asan`. Every target first runs scripts/setup.sh, which
+# `make install`, `make asan`, `make fuzz`. Every target first runs scripts/setup.sh, which
 # installs the Debian packages that are missing (and nothing else).
 B ?= build
 BA ?= build-asan
+BF ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_TEST_SECONDS ?= 5
 PREFIX ?= /usr/local
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_ARGS ?=
 CTEST_ARGS ?=
 
-.PHONY: all setup build test unit asan bench install clean
+.PHONY: all setup build test unit asan fuzz fuzz-build bench install clean
 
 all: build
 
@@ -19,10 +22,12 @@ build: setup
 	cmake -S . -B $(B) -DCMAKE_INSTALL_PREFIX=$(PREFIX) $(CMAKE_ARGS)
 	cmake --build $(B) -j $(JOBS)
 
-# Every test twice: the normal build, then the whole suite under ASan+UBSan.
+# Every test twice: the normal build, then the whole suite under ASan+UBSan;
+# then each fuzz target for FUZZ_TEST_SECONDS.
 test: build
 	ctest --test-dir $(B) --output-on-failure -j $(JOBS) $(CTEST_ARGS)
 	$(MAKE) --no-print-directory asan
+	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_TEST_SECONDS)
 
 unit: build
 	ctest --test-dir $(B) --output-on-failure -j $(JOBS) $(CTEST_ARGS)
@@ -33,6 +38,16 @@ asan: setup
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		ctest --test-dir $(BA) --output-on-failure -j $(JOBS) $(CTEST_ARGS)
 
+# libFuzzer targets (tests/fuzz, docs/fuzzing.md): clang, the whole project
+# instrumented, each target run FUZZ_SECONDS on its corpus.
+fuzz-build: setup
+	cmake -S . -B $(BF) -DCMAKE_C_COMPILER=clang -DSTITCH_FUZZ=ON -DSTITCH_SANITIZE=ON \
+		-DSTITCH_BUILD_TESTS=OFF -DSTITCH_BUILD_BENCH=OFF $(CMAKE_ARGS)
+	cmake --build $(BF) -j $(JOBS)
+
+fuzz: fuzz-build
+	tests/fuzz/run.sh $(BF) $(FUZZ_SECONDS)
+
 bench: build
 	bench/run.sh $(B)
 
@@ -40,4 +55,4 @@ install: build
 	cmake --install $(B)
 
 clean:
-	rm -rf $(B) $(BA)
+	rm -rf $(B) $(BA) $(BF)

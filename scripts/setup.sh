@@ -16,6 +16,8 @@ zlib1g-dev
 libprotobuf-c-dev
 protobuf-c-compiler
 curl
+clang
+libclang-rt-14-dev
 "
 
 missing=""

@@ -1,0 +1,10 @@
+/* fuzz_otlp_proto: stitch_wire_otlp_proto_decode on the raw input; what it accepts
+ * must re-encode with stitch_wire_otlp_proto_encode and decode again to the same
+ * spans (wire_round_trip.h). */
+#include "wire_round_trip.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    fz_wire_round_trip(data, size, stitch_wire_otlp_proto_decode, stitch_wire_otlp_proto_encode);
+    return 0;
+}
