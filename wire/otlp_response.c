@@ -247,7 +247,15 @@ static int jnumber(struct jr *j, int64_t *out, int *is_int)
             return -1;
         memcpy(tmp, s, n);
         tmp[n] = 0;
-        *out = *is_int ? strtoll(tmp, NULL, 10) : (int64_t)strtod(tmp, NULL);
+        if (*is_int) {
+            *out = strtoll(tmp, NULL, 10); /* saturates */
+        } else {
+            /* a double outside int64's range has no conversion (UB): malformed */
+            double d = strtod(tmp, NULL);
+            if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0))
+                return -1;
+            *out = (int64_t)d;
+        }
     }
     return 0;
 }

@@ -670,7 +670,8 @@ static void test_wire_otlp_response(void **state)
     assert_int_equal(stitch_wire_otlp_response_decode((const uint8_t *)"{}", 2, true, &rej, msg, sizeof msg), 0);
     assert_true(rej == 0);
     assert_int_equal(stitch_wire_otlp_response_decode((const uint8_t *)"", 0, true, &rej, msg, sizeof msg), 0);
-    const char *bad[] = {"{", "{\"partialSuccess\":", "[1]x", "{\"partialSuccess\":{\"rejectedSpans\":\"x\"}}", "nope"};
+    const char *bad[] = {"{", "{\"partialSuccess\":", "[1]x", "{\"partialSuccess\":{\"rejectedSpans\":\"x\"}}", "nope",
+                         "{\"partialSuccess\":{\"rejectedSpans\":1e300}}" /* no int64 */};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         assert_int_equal(stitch_wire_otlp_response_decode((const uint8_t *)bad[i], strlen(bad[i]), true, &rej,
                                                           msg, sizeof msg), STITCH_EPARSE);
