@@ -21,6 +21,8 @@ fi
 
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 failed=0
+npass=0
+nfail=0
 for t in "$@"; do
     name=${t#fuzz_}
     seeds=$src/corpus/$name
@@ -34,11 +36,14 @@ for t in "$@"; do
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
     if [ $rc -eq 0 ]; then
         echo "fuzz: $t: ok, ${execs:-?} executions in ${secs}s"
+        npass=$((npass + 1))
     else
         failed=1
+        nfail=$((nfail + 1))
         echo "fuzz: $t: FAILED (exit $rc), log $log"
         tail -n 40 "$log"
         sed -n 's/.*Test unit written to \(.*\)$/fuzz: crashing input: \1/p' "$log"
     fi
 done
+echo "fuzz: $npass passed, $nfail failed"
 exit $failed
