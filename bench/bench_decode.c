@@ -24,6 +24,7 @@
 #include <jansson.h>
 
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
+#include "bench/spans.h"
 #include "stitch/stitch.h"
 #include "wire/decode.h"
 #include "wire/wire.h"
@@ -33,68 +34,6 @@ static int ITERS = 20;
 static size_t NSPANS = 512;
 
 typedef Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest Request;
-
-/* ---- the batch (as bench_wire's) -------------------------------------------------- */
-
-static stitch_processor_t *make_batch(stitch_provider_t **pp)
-{
-    stitch_attr_t res[] = {
-        stitch_attr_str("service.name", "cart"),
-        stitch_attr_str("service.version", "1.4.2"),
-        stitch_attr_str("deployment.environment.name", "production"),
-        stitch_attr_str("host.name", "cart-7f9c6d-x2x9"),
-    };
-    stitch_provider_opts_t o = {.resource = res, .nresource = 4, .no_env = true};
-    if (stitch_provider_new(pp, &o) != 0)
-        return NULL;
-    stitch_processor_t *mem = stitch_memory_processor_new(NSPANS);
-    stitch_provider_add_processor(*pp, mem);
-    stitch_tracer_t *t1 = stitch_tracer(*pp, "stitch-microhttpd", "0.1.0");
-    stitch_tracer_t *t2 = stitch_tracer(*pp, "cart.store", "1.4.2");
-    static const char *routes[] = {"/cart", "/cart/items", "/cart/checkout", "/cart/{id}"};
-    static const char *methods[] = {"GET", "POST", "PUT", "DELETE"};
-    srand(42);
-    for (size_t i = 0; i < NSPANS; i++) {
-        char user[32], peer[32], url[96];
-        snprintf(user, sizeof user, "user-%d", rand() % 100000);
-        snprintf(peer, sizeof peer, "10.0.%d.%d", rand() % 256, rand() % 256);
-        const char *route = routes[rand() % 4];
-        snprintf(url, sizeof url, "http://cart.internal:8080%s?session=%08x", route, (unsigned)rand());
-        uint64_t start = 1764000000000000000ull + (uint64_t)i * 1000003ull + (uint64_t)(rand() % 1000);
-        stitch_span_opts_t so = {.kind = (i & 1) ? STITCH_SPAN_KIND_SERVER : STITCH_SPAN_KIND_CLIENT,
-                                 .start_ns = start};
-        stitch_span_t *s = stitch_span_start((i % 3) ? t1 : t2, route, &so);
-        stitch_span_set_str(s, "http.request.method", methods[rand() % 4]);
-        stitch_span_set_str(s, "http.route", route);
-        stitch_span_set_str(s, "url.full", url);
-        stitch_span_set_int(s, "http.response.status_code", (rand() % 10) ? 200 : 503);
-        stitch_span_set_str(s, "network.peer.address", peer);
-        stitch_span_set_int(s, "network.peer.port", 1024 + rand() % 60000);
-        stitch_span_set_str(s, "user.id", user);
-        stitch_span_set_int(s, "cart.items", rand() % 20);
-        stitch_span_set_double(s, "cart.total", (double)(rand() % 100000) / 100.0);
-        stitch_span_set_bool(s, "cache.hit", rand() & 1);
-        stitch_attr_t ea[] = {stitch_attr_str("cache.key", user), stitch_attr_int("cache.size", rand() % 4096)};
-        stitch_span_add_event(s, "cache lookup", start + 20000, ea, 2);
-        if (rand() % 10 == 0)
-            stitch_span_set_status(s, STITCH_STATUS_ERROR, "upstream unavailable");
-        stitch_span_end_at(s, start + 100000 + (uint64_t)(rand() % 5000000));
-    }
-    return mem;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 enum { C_PROTO, C_UNPACK_ARENA, C_UNPACK_MALLOC, C_JSON, C_JANSSON, C_ZIPKIN, NCASES };
 static const char *case_names[NCASES] = {"otlp_proto", "proto_unpack_arena", "proto_unpack_malloc",
@@ -154,7 +93,7 @@ int main(int argc, char **argv)
         return 2;
     }
     stitch_provider_t *p;
-    stitch_processor_t *mem = make_batch(&p);
+    stitch_processor_t *mem = make_batch(&p, NSPANS);
     if (!mem || stitch_memory_processor_count(mem) != NSPANS) {
         fprintf(stderr, "bench_decode: cannot build the batch\n");
         return 1;
