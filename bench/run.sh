@@ -9,6 +9,7 @@ echo "## $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores: $(grep -m1 'model name' 
 "$B/bin/bench_span" --threads 2
 "$B/bin/bench_propagation"
 "$B/bin/bench_wire"
+"$B/bin/bench_decode"
 for mode in "" --json --gzip; do
     # shellcheck disable=SC2086
     "$B/bin/bench_pipeline" --seconds 10 $mode
