@@ -76,31 +76,8 @@ static int decode(int c, stitch_wire_batch_t *b, const stitch_buf_t *in)
 
 int main(int argc, char **argv)
 {
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--runs") && i + 1 < argc)
-            RUNS = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--iters") && i + 1 < argc)
-            ITERS = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--spans") && i + 1 < argc)
-            NSPANS = (size_t)atol(argv[++i]);
-        else {
-            fprintf(stderr, "usage: bench_decode [--runs N] [--iters N] [--spans N]\n");
-            return 2;
-        }
-    }
-    if (RUNS < 1 || ITERS < 1 || NSPANS < 1) {
-        fprintf(stderr, "bench_decode: bad arguments\n");
-        return 2;
-    }
     stitch_provider_t *p;
-    stitch_processor_t *mem = make_batch(&p, NSPANS);
-    if (!mem || stitch_memory_processor_count(mem) != NSPANS) {
-        fprintf(stderr, "bench_decode: cannot build the batch\n");
-        return 1;
-    }
-    const stitch_span_data_t **spans = malloc(NSPANS * sizeof *spans);
-    for (size_t i = 0; i < NSPANS; i++)
-        spans[i] = stitch_memory_processor_get(mem, i);
+    const stitch_span_data_t **spans = bench_start("bench_decode", argc, argv, &RUNS, &ITERS, &NSPANS, &p);
     stitch_buf_t proto = STITCH_BUF_INIT(0), json = STITCH_BUF_INIT(0), zipkin = STITCH_BUF_INIT(0);
     if (stitch_wire_otlp_proto_encode(spans, NSPANS, &proto) || stitch_wire_otlp_json_encode(spans, NSPANS, &json) ||
         stitch_wire_zipkin_json_encode(spans, NSPANS, &zipkin)) {

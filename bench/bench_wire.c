@@ -263,31 +263,8 @@ static int encode(int c, const stitch_span_data_t *const *spans, size_t n, stitc
 
 int main(int argc, char **argv)
 {
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--runs") && i + 1 < argc)
-            RUNS = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--iters") && i + 1 < argc)
-            ITERS = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--spans") && i + 1 < argc)
-            NSPANS = (size_t)atol(argv[++i]);
-        else {
-            fprintf(stderr, "usage: bench_wire [--runs N] [--iters N] [--spans N]\n");
-            return 2;
-        }
-    }
-    if (RUNS < 1 || ITERS < 1 || NSPANS < 1) {
-        fprintf(stderr, "bench_wire: bad arguments\n");
-        return 2;
-    }
     stitch_provider_t *p;
-    stitch_processor_t *mem = make_batch(&p, NSPANS);
-    if (!mem || stitch_memory_processor_count(mem) != NSPANS) {
-        fprintf(stderr, "bench_wire: cannot build the batch\n");
-        return 1;
-    }
-    const stitch_span_data_t **spans = malloc(NSPANS * sizeof *spans);
-    for (size_t i = 0; i < NSPANS; i++)
-        spans[i] = stitch_memory_processor_get(mem, i);
+    const stitch_span_data_t **spans = bench_start("bench_wire", argc, argv, &RUNS, &ITERS, &NSPANS, &p);
     g_arena.cap = NSPANS * 4096 + 65536;
     g_arena.mem = malloc(g_arena.cap);
 

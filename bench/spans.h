@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "stitch/stitch.h"
@@ -69,6 +70,41 @@ static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
+}
+
+/* The common start of the wire benchmarks: read --runs/--iters/--spans
+ * into runs, iters and nspans (exit 2 with a usage line on anything else),
+ * build the batch, and return its span data (free() it; *pp owns the spans). */
+static const stitch_span_data_t **bench_start(const char *prog, int argc, char **argv, int *runs,
+                                              int *iters, size_t *nspans, stitch_provider_t **pp)
+{
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--runs") && i + 1 < argc)
+            *runs = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--iters") && i + 1 < argc)
+            *iters = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--spans") && i + 1 < argc)
+            *nspans = (size_t)atol(argv[++i]);
+        else {
+            fprintf(stderr, "usage: %s [--runs N] [--iters N] [--spans N]\n", prog);
+            exit(2);
+        }
+    }
+    if (*runs < 1 || *iters < 1 || *nspans < 1) {
+        fprintf(stderr, "%s: bad arguments\n", prog);
+        exit(2);
+    }
+    stitch_processor_t *mem = make_batch(pp, *nspans);
+    if (!mem || stitch_memory_processor_count(mem) != *nspans) {
+        fprintf(stderr, "%s: cannot build the batch\n", prog);
+        exit(1);
+    }
+    const stitch_span_data_t **spans = malloc(*nspans * sizeof *spans);
+    if (!spans)
+        exit(1);
+    for (size_t i = 0; i < *nspans; i++)
+        spans[i] = stitch_memory_processor_get(mem, i);
+    return spans;
 }
 
 #endif

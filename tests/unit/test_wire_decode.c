@@ -118,20 +118,6 @@ static void check_span(const stitch_span_data_t *s, const stitch_span_data_t *d)
     assert_string_equal(s->scope->version, d->scope->version);
 }
 
-static int setup(void **state)
-{
-    struct wfx *f = calloc(1, sizeof *f);
-    assert_int_equal(wfx_make(f), 0);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    wfx_free(*state);
-    free(*state);
-    return 0;
-}
 
 typedef int (*encode_fn)(const stitch_span_data_t *const *, size_t, stitch_buf_t *);
 typedef int (*decode_fn)(stitch_wire_batch_t *, const uint8_t *, size_t, stitch_wire_error_t *);
@@ -750,19 +736,19 @@ int main(void)
 {
     (void)one_span; /* the fixture's helper for encoder edge cases */
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_wire_decode_otlp_proto_round_trip, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_wire_decode_otlp_json_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wire_decode_otlp_proto_round_trip, wfx_setup, wfx_teardown),
+        cmocka_unit_test_setup_teardown(test_wire_decode_otlp_json_round_trip, wfx_setup, wfx_teardown),
         cmocka_unit_test(test_wire_decode_otlp_json_js_exporter),
         cmocka_unit_test(test_wire_decode_otlp_json_lenient),
         cmocka_unit_test(test_wire_decode_otlp_json_rejected_spans),
         cmocka_unit_test(test_wire_decode_otlp_json_malformed),
         cmocka_unit_test(test_wire_decode_otlp_proto_malformed),
-        cmocka_unit_test_setup_teardown(test_wire_decode_arena_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wire_decode_arena_limit, wfx_setup, wfx_teardown),
         cmocka_unit_test(test_wire_decode_zipkin_py_zipkin),
         cmocka_unit_test(test_wire_decode_zipkin_otel_js),
         cmocka_unit_test(test_wire_decode_zipkin_errors),
-        cmocka_unit_test_setup_teardown(test_wire_decode_zipkin_from_encoder, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_wire_decode_mutations, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wire_decode_zipkin_from_encoder, wfx_setup, wfx_teardown),
+        cmocka_unit_test_setup_teardown(test_wire_decode_mutations, wfx_setup, wfx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -25,20 +25,6 @@ typedef Opentelemetry__Proto__Common__V1__KeyValue KeyValue;
 typedef Opentelemetry__Proto__Common__V1__AnyValue AnyValue;
 #define AV(x) OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_##x
 
-static int setup(void **state)
-{
-    struct wfx *f = calloc(1, sizeof *f);
-    assert_int_equal(wfx_make(f), 0);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    wfx_free(*state);
-    free(*state);
-    return 0;
-}
 
 /* ---- protobuf ------------------------------------------------------------------- */
 
@@ -687,13 +673,13 @@ static void test_wire_otlp_response(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_wire_otlp_proto_every_field, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_wire_otlp_proto_empty_and_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wire_otlp_proto_every_field, wfx_setup, wfx_teardown),
+        cmocka_unit_test_setup_teardown(test_wire_otlp_proto_empty_and_limit, wfx_setup, wfx_teardown),
         cmocka_unit_test(test_wire_otlp_proto_nan_and_bytes),
         cmocka_unit_test(test_wire_otlp_proto_grouping_many),
-        cmocka_unit_test_setup_teardown(test_wire_otlp_json_every_field, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wire_otlp_json_every_field, wfx_setup, wfx_teardown),
         cmocka_unit_test(test_wire_otlp_json_escaping_and_special_doubles),
-        cmocka_unit_test_setup_teardown(test_wire_otlp_json_empty_and_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wire_otlp_json_empty_and_limit, wfx_setup, wfx_teardown),
         cmocka_unit_test(test_wire_buf_max),
         cmocka_unit_test(test_wire_otlp_response),
     };

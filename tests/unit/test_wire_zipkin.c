@@ -17,20 +17,6 @@
 #include "tests/unit/wire_fixture.h"
 #include "wire/wire.h"
 
-static int setup(void **state)
-{
-    struct wfx *f = calloc(1, sizeof *f);
-    assert_int_equal(wfx_make(f), 0);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    wfx_free(*state);
-    free(*state);
-    return 0;
-}
 
 static json_t *encode(const stitch_span_data_t *const *spans, size_t n)
 {
@@ -271,10 +257,10 @@ static void test_wire_zipkin_escaping_doubles_empty_limit(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_wire_zipkin_mapping, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wire_zipkin_mapping, wfx_setup, wfx_teardown),
         cmocka_unit_test(test_wire_zipkin_status_tags),
         cmocka_unit_test(test_wire_zipkin_remote_endpoints),
-        cmocka_unit_test_setup_teardown(test_wire_zipkin_escaping_doubles_empty_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wire_zipkin_escaping_doubles_empty_limit, wfx_setup, wfx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

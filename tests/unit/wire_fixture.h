@@ -9,6 +9,7 @@
 #define WIRE_FIXTURE_H
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "stitch/stitch.h"
@@ -179,6 +180,25 @@ static const stitch_span_data_t *one_span(stitch_provider_t **p, stitch_processo
     stitch_span_opts_t so = {.start_ns = T0, .attrs = attrs, .nattrs = n};
     stitch_span_end_at(stitch_span_start(stitch_tracer(*p, "x", NULL), name, &so), T0 + 1);
     return stitch_memory_processor_count(*m) ? stitch_memory_processor_get(*m, 0) : NULL;
+}
+
+/* cmocka group setup/teardown: *state is a struct wfx built by wfx_make. */
+static int wfx_setup(void **state)
+{
+    struct wfx *f = calloc(1, sizeof *f);
+    if (!f || wfx_make(f) != 0) {
+        free(f);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+static int wfx_teardown(void **state)
+{
+    wfx_free(*state);
+    free(*state);
+    return 0;
 }
 
 #endif
