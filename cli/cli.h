@@ -11,10 +11,16 @@ enum {
     CLI_OK = 0,       /* the command did what was asked and found something */
     CLI_NOTHING = 1,  /* it ran, but found nothing (e.g. no valid context) */
     CLI_USAGE = 2,    /* bad arguments or input the command cannot read */
+    CLI_ERROR = 3,    /* the command could not do its work (server down, out of memory) */
 };
 
 /* argv[0] is the group's name ("headers"). */
 int cli_headers(int argc, char **argv);
 void cli_headers_usage(FILE *out);
+
+/* The query commands (cli/query.c), reading stitchd's query API. */
+int cli_trace(int argc, char **argv);
+int cli_search(int argc, char **argv);
+int cli_services(int argc, char **argv);
 
 #endif

@@ -1,6 +1,6 @@
 /* cli/main.c — the `stitch` command: global flags and dispatch to one
- * subcommand group per file (headers.c now; trace, search and services
- * slot into the same table). Invariant: every path ends in an exit code
+ * subcommand group per file (headers.c; query.c for trace, search and
+ * services). Invariant: every path ends in an exit code
  * from cli.h; usage errors go to stderr with status 2. */
 #include <stdio.h>
 #include <string.h>
@@ -15,6 +15,9 @@ struct group {
 };
 
 static const struct group groups[] = {
+    {"trace", "draw a trace as a waterfall", cli_trace},
+    {"search", "find traces by service, operation, tags, duration", cli_search},
+    {"services", "list services, or one service's operations", cli_services},
     {"headers", "decode trace-context headers (W3C, B3, Jaeger, baggage)", cli_headers},
 };
 

@@ -15,6 +15,9 @@ libcmocka-dev
 zlib1g-dev
 libprotobuf-c-dev
 protobuf-c-compiler
+libsqlite3-dev
+libzstd-dev
+libyaml-dev
 curl
 clang
 libclang-rt-14-dev
