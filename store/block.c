@@ -1,0 +1,831 @@
+/* store/block.c — blocks: how compaction turns head spans into one block
+ * (deduplicated, sorted by trace id then start, cut into zstd-compressed
+ * OTLP protobuf pages) and the block's summary, the part kept in memory.
+ *
+ * Summary blob (all integers little-endian, as the host writes them: the
+ * engine runs where it wrote its file):
+ *
+ *   offset  size            field
+ *   0       4               magic "STB1"
+ *   4       4 x 3           nspans, npages, ndeps
+ *   16      8 x 4           min_start, max_start, max_end, max_dur (ns)
+ *   48      4 + 4 + nbits/8 trace-id bloom: nbits, k, bits
+ *   ...     per page        first[16], last[16] trace ids, nspans u32,
+ *                           min_start, max_start, max_dur u64,
+ *                           tag bloom: nbits u32, k u32, bits
+ *   ...     per dep         calls u64, errors u64, parent (u16 len, bytes,
+ *                           NUL), child (u16 len, bytes, NUL)
+ *
+ * Page i of the block is the row page(block, i): one zstd frame of an OTLP
+ * ExportTraceServiceRequest holding the page's spans, resources and scopes
+ * interned by content so a page has few ResourceSpans groups.
+ * Invariant: a trace's spans are contiguous across pages (pages cover
+ * disjoint [first, last] trace-id ranges, except that a trace of more than
+ * 4 x ST_PAGE_SPANS spans may continue on the next page). */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <zstd.h>
+
+#include "store/internal.h"
+
+#define MAGIC 0x31425453u /* "STB1" */
+
+uint64_t st_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- per-thread zstd contexts ---------------------------------------------------- */
+
+static pthread_key_t dkey;
+static pthread_once_t dkey_once = PTHREAD_ONCE_INIT;
+static void dctx_free(void *p) { ZSTD_freeDCtx(p); }
+static void dkey_init(void) { (void)pthread_key_create(&dkey, dctx_free); }
+
+static ZSTD_DCtx *dctx(void)
+{
+    (void)pthread_once(&dkey_once, dkey_init);
+    ZSTD_DCtx *d = pthread_getspecific(dkey);
+    if (!d && (d = ZSTD_createDCtx()) != NULL)
+        (void)pthread_setspecific(dkey, d);
+    return d;
+}
+
+int st_decode_blob(const void *z, size_t zlen, stitch_buf_t *tmp, stitch_wire_batch_t *b)
+{
+    unsigned long long n = ZSTD_getFrameContentSize(z, zlen);
+    if (n == ZSTD_CONTENTSIZE_ERROR || n == ZSTD_CONTENTSIZE_UNKNOWN || n > (1ull << 31))
+        return STITCH_EPARSE;
+    ZSTD_DCtx *d = dctx();
+    if (!d)
+        return STITCH_ENOMEM;
+    tmp->len = 0;
+    if (stitch_buf_reserve(tmp, (size_t)n ? (size_t)n : 1))
+        return STITCH_ENOMEM;
+    size_t r = ZSTD_decompressDCtx(d, tmp->data, (size_t)n, z, zlen);
+    if (ZSTD_isError(r) || r != n)
+        return STITCH_EPARSE;
+    stitch_wire_error_t err;
+    int rc = stitch_wire_otlp_proto_decode(b, tmp->data, (size_t)n, &err);
+    return rc < 0 ? rc : 0;
+}
+
+/* ---- summary parsing -------------------------------------------------------------- */
+
+typedef struct rd {
+    const uint8_t *p, *end;
+    bool bad;
+} rd_t;
+
+static const uint8_t *rd_take(rd_t *r, size_t n)
+{
+    if (r->bad || (size_t)(r->end - r->p) < n) {
+        r->bad = true;
+        return NULL;
+    }
+    const uint8_t *q = r->p;
+    r->p += n;
+    return q;
+}
+static uint32_t rd_u32(rd_t *r)
+{
+    uint32_t v = 0;
+    const uint8_t *q = rd_take(r, 4);
+    if (q)
+        memcpy(&v, q, 4);
+    return v;
+}
+static uint64_t rd_u64(rd_t *r)
+{
+    uint64_t v = 0;
+    const uint8_t *q = rd_take(r, 8);
+    if (q)
+        memcpy(&v, q, 8);
+    return v;
+}
+static void rd_bloom(rd_t *r, st_bloom_t *b)
+{
+    b->nbits = rd_u32(r);
+    b->k = rd_u32(r);
+    if (b->nbits % 8 || b->k > 32)
+        r->bad = true;
+    b->bits = rd_take(r, b->nbits / 8);
+}
+static const char *rd_str(rd_t *r)
+{
+    const uint8_t *q = rd_take(r, 2);
+    uint16_t n = 0;
+    if (q)
+        memcpy(&n, q, 2);
+    const uint8_t *s = rd_take(r, (size_t)n + 1);
+    if (!s || s[n] != 0) {
+        r->bad = true;
+        return "";
+    }
+    return (const char *)s;
+}
+
+int st_block_parse(st_block_t **out, int64_t id, uint8_t *blob, size_t len)
+{
+    rd_t r = {blob, blob + len, false};
+    if (rd_u32(&r) != MAGIC)
+        return STITCH_EPARSE;
+    st_block_t *b = calloc(1, sizeof *b);
+    if (!b)
+        return STITCH_ENOMEM;
+    b->id = id;
+    b->nspans = rd_u32(&r);
+    b->npages = rd_u32(&r);
+    b->ndeps = rd_u32(&r);
+    b->min_start = rd_u64(&r);
+    b->max_start = rd_u64(&r);
+    b->max_end = rd_u64(&r);
+    b->max_dur = rd_u64(&r);
+    rd_bloom(&r, &b->tids);
+    if (r.bad || b->npages > len / 64 || b->ndeps > len / 20)
+        goto bad;
+    b->pages = calloc(b->npages ? b->npages : 1, sizeof *b->pages);
+    b->deps = calloc(b->ndeps ? b->ndeps : 1, sizeof *b->deps);
+    if (!b->pages || !b->deps) {
+        free(b->pages);
+        free(b->deps);
+        free(b);
+        return STITCH_ENOMEM;
+    }
+    for (uint32_t i = 0; i < b->npages && !r.bad; i++) {
+        st_page_t *pg = &b->pages[i];
+        const uint8_t *q = rd_take(&r, 32);
+        if (q) {
+            memcpy(pg->first, q, 16);
+            memcpy(pg->last, q + 16, 16);
+        }
+        pg->nspans = rd_u32(&r);
+        pg->min_start = rd_u64(&r);
+        pg->max_start = rd_u64(&r);
+        pg->max_dur = rd_u64(&r);
+        rd_bloom(&r, &pg->tags);
+    }
+    for (uint32_t i = 0; i < b->ndeps && !r.bad; i++) {
+        b->deps[i].calls = rd_u64(&r);
+        b->deps[i].errors = rd_u64(&r);
+        b->deps[i].parent = rd_str(&r);
+        b->deps[i].child = rd_str(&r);
+    }
+    if (r.bad)
+        goto bad;
+    b->blob = blob;
+    b->bloblen = len;
+    atomic_init(&b->refs, 1);
+    *out = b;
+    return 0;
+bad:
+    free(b->pages);
+    free(b->deps);
+    free(b);
+    return STITCH_EPARSE;
+}
+
+void st_block_unref(st_block_t *b)
+{
+    if (b && atomic_fetch_sub(&b->refs, 1) == 1) {
+        free(b->pages);
+        free(b->deps);
+        free(b->blob);
+        free(b);
+    }
+}
+
+/* ---- head facts -------------------------------------------------------------------- */
+
+int st_head_meta(const stitch_span_data_t *const *spans, size_t n, st_headrow_t *row)
+{
+    row->nspans = (uint32_t)n;
+    row->min_start = UINT64_MAX;
+    row->max_start = row->max_end = row->max_dur = 0;
+    row->tidh = malloc((n ? n : 1) * sizeof *row->tidh);
+    if (!row->tidh)
+        return STITCH_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        const stitch_span_data_t *d = spans[i];
+        row->tidh[i] = st_hash_tid(d->ctx.trace_id);
+        if (d->start_ns < row->min_start)
+            row->min_start = d->start_ns;
+        if (d->start_ns > row->max_start)
+            row->max_start = d->start_ns;
+        if (d->end_ns > row->max_end)
+            row->max_end = d->end_ns;
+        uint64_t dur = d->end_ns > d->start_ns ? d->end_ns - d->start_ns : 0;
+        if (dur > row->max_dur)
+            row->max_dur = dur;
+    }
+    if (!n)
+        row->min_start = 0;
+    return 0;
+}
+
+/* ---- dependencies ----------------------------------------------------------------- */
+
+typedef struct sid_ix {
+    uint8_t id[8];
+    uint32_t i;
+} sid_ix_t;
+
+static int cmp_sid(const void *a, const void *b) { return memcmp(a, b, 8); }
+
+void st_deps_of(const stitch_span_data_t *const *sp, size_t n, st_dep_cb cb, void *arg)
+{
+    static const uint8_t zero[8];
+    sid_ix_t *ix = NULL;
+    size_t capix = 0;
+    for (size_t a = 0; a < n;) {
+        size_t b = a + 1;
+        while (b < n && !memcmp(sp[b]->ctx.trace_id, sp[a]->ctx.trace_id, 16))
+            b++;
+        size_t cnt = b - a;
+        bool sorted = false;
+        if (cnt > 24) {
+            if (cnt > capix) {
+                sid_ix_t *nx = realloc(ix, cnt * sizeof *ix);
+                if (!nx) {
+                    a = b;
+                    continue; /* out of memory: this trace's edges are skipped */
+                }
+                ix = nx;
+                capix = cnt;
+            }
+            for (size_t i = 0; i < cnt; i++) {
+                memcpy(ix[i].id, sp[a + i]->ctx.span_id, 8);
+                ix[i].i = (uint32_t)(a + i);
+            }
+            qsort(ix, cnt, sizeof *ix, cmp_sid);
+            sorted = true;
+        }
+        for (size_t c = a; c < b; c++) {
+            const stitch_span_data_t *child = sp[c];
+            if (!memcmp(child->parent_span_id, zero, 8))
+                continue;
+            const stitch_span_data_t *parent = NULL;
+            if (sorted) {
+                sid_ix_t key;
+                memcpy(key.id, child->parent_span_id, 8);
+                sid_ix_t *f = bsearch(&key, ix, cnt, sizeof *ix, cmp_sid);
+                if (f)
+                    parent = sp[f->i];
+            } else {
+                for (size_t p = a; p < b; p++)
+                    if (!memcmp(sp[p]->ctx.span_id, child->parent_span_id, 8)) {
+                        parent = sp[p];
+                        break;
+                    }
+            }
+            if (!parent)
+                continue;
+            size_t pl, cl;
+            const char *ps = st_span_service(parent, &pl), *cs = st_span_service(child, &cl);
+            if (pl == cl && !memcmp(ps, cs, pl))
+                continue;
+            cb(arg, ps, pl, cs, cl, child->status == STITCH_STATUS_ERROR);
+        }
+        a = b;
+    }
+    free(ix);
+}
+
+/* ---- building ------------------------------------------------------------------- */
+
+/* A set of 64-bit hashes (0 stands for itself through a flag). */
+typedef struct hset {
+    uint64_t *v;
+    size_t cap, n;
+    bool has0;
+} hset_t;
+
+static int hset_add(hset_t *s, uint64_t h)
+{
+    if (!h) {
+        if (!s->has0)
+            s->n++;
+        s->has0 = true;
+        return 0;
+    }
+    if ((s->n + 1) * 2 > s->cap) {
+        size_t ncap = s->cap ? s->cap * 2 : 4096;
+        uint64_t *nv = calloc(ncap, sizeof *nv);
+        if (!nv)
+            return STITCH_ENOMEM;
+        for (size_t i = 0; i < s->cap; i++)
+            if (s->v[i]) {
+                size_t j = (s->v[i] * 0x9e3779b97f4a7c15ull) >> 20 & (ncap - 1);
+                while (nv[j])
+                    j = (j + 1) & (ncap - 1);
+                nv[j] = s->v[i];
+            }
+        free(s->v);
+        s->v = nv;
+        s->cap = ncap;
+    }
+    size_t j = (h * 0x9e3779b97f4a7c15ull) >> 20 & (s->cap - 1);
+    while (s->v[j]) {
+        if (s->v[j] == h)
+            return 0;
+        j = (j + 1) & (s->cap - 1);
+    }
+    s->v[j] = h;
+    s->n++;
+    return 0;
+}
+
+static void hset_clear(hset_t *s)
+{
+    if (s->v)
+        memset(s->v, 0, s->cap * sizeof *s->v);
+    s->n = 0;
+    s->has0 = false;
+}
+
+/* Pointer -> canonical pointer (resources and scopes interned by content). */
+typedef struct pmap {
+    const void **k, **v;
+    size_t cap, n;
+} pmap_t;
+
+static const void *pmap_get(const pmap_t *m, const void *k)
+{
+    if (!m->cap)
+        return NULL;
+    size_t j = ((uintptr_t)k >> 4) * 0x9e3779b97f4a7c15ull >> 32 & (m->cap - 1);
+    while (m->k[j]) {
+        if (m->k[j] == k)
+            return m->v[j];
+        j = (j + 1) & (m->cap - 1);
+    }
+    return NULL;
+}
+
+static int pmap_put(pmap_t *m, const void *k, const void *v)
+{
+    if ((m->n + 1) * 2 > m->cap) {
+        pmap_t nm = {0};
+        nm.cap = m->cap ? m->cap * 2 : 64;
+        nm.k = calloc(nm.cap, sizeof *nm.k);
+        nm.v = calloc(nm.cap, sizeof *nm.v);
+        if (!nm.k || !nm.v) {
+            free(nm.k);
+            free(nm.v);
+            return STITCH_ENOMEM;
+        }
+        for (size_t i = 0; i < m->cap; i++)
+            if (m->k[i])
+                (void)pmap_put(&nm, m->k[i], m->v[i]);
+        free(m->k);
+        free(m->v);
+        *m = nm;
+    }
+    size_t j = ((uintptr_t)k >> 4) * 0x9e3779b97f4a7c15ull >> 32 & (m->cap - 1);
+    while (m->k[j])
+        j = (j + 1) & (m->cap - 1);
+    m->k[j] = k;
+    m->v[j] = v;
+    m->n++;
+    return 0;
+}
+
+static void pmap_free(pmap_t *m)
+{
+    free(m->k);
+    free(m->v);
+}
+
+static bool attrs_equal(const stitch_attr_t *a, uint32_t na, const stitch_attr_t *b, uint32_t nb)
+{
+    if (na != nb)
+        return false;
+    char t1[64], t2[64];
+    for (uint32_t i = 0; i < na; i++) {
+        if (strcmp(a[i].key, b[i].key) || a[i].value.type != b[i].value.type)
+            return false;
+        size_t l1, l2;
+        const char *x = st_value_text(&a[i].value, t1, sizeof t1, &l1);
+        const char *y = st_value_text(&b[i].value, t2, sizeof t2, &l2);
+        if (l1 != l2 || memcmp(x, y, l1))
+            return false;
+        if (a[i].value.type >= STITCH_VALUE_STRING_ARRAY && l1 == sizeof t1)
+            return false; /* cut text: do not merge on a prefix */
+    }
+    return true;
+}
+
+static uint64_t attrs_hash(const stitch_attr_t *a, uint32_t n)
+{
+    uint64_t h = n;
+    char t[64];
+    for (uint32_t i = 0; i < n; i++) {
+        size_t l;
+        const char *x = st_value_text(&a[i].value, t, sizeof t, &l);
+        h = st_hash(a[i].key, strlen(a[i].key), h);
+        h = st_hash(x, l, h ^ (uint64_t)a[i].value.type);
+    }
+    return h;
+}
+
+/* The canonical resources/scopes seen in this build. */
+typedef struct canon {
+    uint64_t h;
+    const stitch_span_data_t *d; /* stands for its resource (or scope) */
+} canon_t;
+
+typedef struct builder {
+    pmap_t res_map, scope_map;
+    canon_t *res, *scopes;
+    size_t nres, nscopes, capres, capscopes;
+} builder_t;
+
+static const void *intern(builder_t *B, const stitch_span_data_t *d, bool scope)
+{
+    pmap_t *m = scope ? &B->scope_map : &B->res_map;
+    const void *key = scope ? (const void *)d->scope : (const void *)d->resource;
+    if (!key)
+        return NULL;
+    const void *c = pmap_get(m, key);
+    if (c)
+        return c;
+    uint64_t h;
+    if (scope)
+        h = st_hash(d->scope->version, strlen(d->scope->version),
+                    st_hash(d->scope->name, strlen(d->scope->name), 5));
+    else
+        h = attrs_hash(d->resource, d->nresource);
+    canon_t **arr = scope ? &B->scopes : &B->res;
+    size_t *n = scope ? &B->nscopes : &B->nres, *cap = scope ? &B->capscopes : &B->capres;
+    for (size_t i = 0; i < *n; i++) {
+        const stitch_span_data_t *o = (*arr)[i].d;
+        if ((*arr)[i].h != h)
+            continue;
+        if (scope ? (!strcmp(o->scope->name, d->scope->name) &&
+                     !strcmp(o->scope->version, d->scope->version))
+                  : attrs_equal(o->resource, o->nresource, d->resource, d->nresource)) {
+            c = scope ? (const void *)o->scope : (const void *)o->resource;
+            break;
+        }
+    }
+    if (!c) {
+        if (*n == *cap) {
+            size_t nc = *cap ? *cap * 2 : 16;
+            canon_t *na = realloc(*arr, nc * sizeof *na);
+            if (!na)
+                return key; /* keep the span's own: correct, only less grouped */
+            *arr = na;
+            *cap = nc;
+        }
+        (*arr)[(*n)++] = (canon_t){h, d};
+        c = key;
+    }
+    (void)pmap_put(m, key, c); /* on failure it is looked up again next time */
+    return c;
+}
+
+static int cmp_tid_start(const void *a, const void *b)
+{
+    const stitch_span_data_t *x = *(const stitch_span_data_t *const *)a;
+    const stitch_span_data_t *y = *(const stitch_span_data_t *const *)b;
+    int c = memcmp(x->ctx.trace_id, y->ctx.trace_id, 16);
+    if (c)
+        return c;
+    if (x->start_ns != y->start_ns)
+        return x->start_ns < y->start_ns ? -1 : 1;
+    return memcmp(x->ctx.span_id, y->ctx.span_id, 8);
+}
+
+/* ---- summary writer ---- */
+
+static int w_u32(stitch_buf_t *b, uint32_t v) { return stitch_buf_append(b, &v, 4); }
+static int w_u64(stitch_buf_t *b, uint64_t v) { return stitch_buf_append(b, &v, 8); }
+static int w_str(stitch_buf_t *b, const char *s, size_t n)
+{
+    uint16_t l = n > 65535 ? 65535 : (uint16_t)n;
+    int rc = stitch_buf_append(b, &l, 2);
+    if (!rc)
+        rc = stitch_buf_append(b, s, l);
+    if (!rc)
+        rc = stitch_buf_append(b, "", 1);
+    return rc;
+}
+
+/* Bloom of a hash set, appended as nbits, k, bits. */
+static int w_bloom(stitch_buf_t *out, const hset_t *s, unsigned bpk)
+{
+    uint32_t nbits = st_bloom_nbits(s->n, bpk);
+    unsigned k = st_bloom_k(bpk);
+    if (w_u32(out, nbits) || w_u32(out, k) || stitch_buf_reserve(out, nbits / 8))
+        return STITCH_ENOMEM;
+    uint8_t *bits = out->data + out->len;
+    memset(bits, 0, nbits / 8);
+    for (size_t i = 0; i < s->cap; i++)
+        if (s->v[i])
+            st_bloom_add(bits, nbits, k, s->v[i]);
+    if (s->has0)
+        st_bloom_add(bits, nbits, k, 0);
+    out->len += nbits / 8;
+    return 0;
+}
+
+static int add_attrs(hset_t *s, const stitch_attr_t *a, uint32_t n)
+{
+    char tmp[1024];
+    for (uint32_t i = 0; i < n; i++) {
+        size_t kl = strlen(a[i].key), vl;
+        const char *v = st_value_text(&a[i].value, tmp, sizeof tmp, &vl);
+        if (hset_add(s, st_entry_hash(ST_ENT_KEY, a[i].key, kl, NULL, 0)) ||
+            hset_add(s, st_entry_hash(ST_ENT_KV, a[i].key, kl, v, vl)))
+            return STITCH_ENOMEM;
+    }
+    return 0;
+}
+
+typedef struct depacc {
+    struct {
+        char *p, *c;
+        uint64_t calls, errors;
+    } *v;
+    size_t n, cap;
+    bool oom;
+} depacc_t;
+
+static void dep_add(void *arg, const char *p, size_t pl, const char *c, size_t cl, bool err)
+{
+    depacc_t *d = arg;
+    for (size_t i = 0; i < d->n; i++)
+        if (strlen(d->v[i].p) == pl && !memcmp(d->v[i].p, p, pl) && strlen(d->v[i].c) == cl &&
+            !memcmp(d->v[i].c, c, cl)) {
+            d->v[i].calls++;
+            d->v[i].errors += err;
+            return;
+        }
+    if (d->n == d->cap) {
+        size_t nc = d->cap ? d->cap * 2 : 16;
+        void *nv = realloc(d->v, nc * sizeof *d->v);
+        if (!nv) {
+            d->oom = true;
+            return;
+        }
+        d->v = nv;
+        d->cap = nc;
+    }
+    char *ps = strndup(p, pl), *cs = strndup(c, cl);
+    if (!ps || !cs) {
+        free(ps);
+        free(cs);
+        d->oom = true;
+        return;
+    }
+    d->v[d->n].p = ps;
+    d->v[d->n].c = cs;
+    d->v[d->n].calls = 1;
+    d->v[d->n].errors = err;
+    d->n++;
+}
+
+static pthread_key_t ckey;
+static pthread_once_t ckey_once = PTHREAD_ONCE_INIT;
+static void cctx_free(void *p) { ZSTD_freeCCtx(p); }
+static void ckey_init(void) { (void)pthread_key_create(&ckey, cctx_free); }
+
+static ZSTD_CCtx *st_cctx(void)
+{
+    (void)pthread_once(&ckey_once, ckey_init);
+    ZSTD_CCtx *c = pthread_getspecific(ckey);
+    if (!c && (c = ZSTD_createCCtx()) != NULL)
+        (void)pthread_setspecific(ckey, c);
+    return c;
+}
+
+int st_compress(const void *in, size_t n, int level, stitch_buf_t *out)
+{
+    ZSTD_CCtx *c = st_cctx();
+    if (!c)
+        return STITCH_ENOMEM;
+    size_t bound = ZSTD_compressBound(n);
+    out->len = 0;
+    if (stitch_buf_reserve(out, bound))
+        return STITCH_ENOMEM;
+    size_t r = ZSTD_compressCCtx(c, out->data, bound, in, n, level);
+    if (ZSTD_isError(r))
+        return STITCH_EIO;
+    out->len = r;
+    return 0;
+}
+
+int st_block_build(const stitch_span_data_t *spans, size_t n, st_built_t *out)
+{
+    memset(out, 0, sizeof *out);
+    builder_t B = {0};
+    hset_t set = {0};
+    depacc_t deps = {0};
+    stitch_buf_t enc = STITCH_BUF_INIT(0);
+    int rc = STITCH_ENOMEM;
+    /* shallow copies whose resource and scope point at the interned ones */
+    stitch_span_data_t *cp = malloc((n ? n : 1) * sizeof *cp);
+    const stitch_span_data_t **sp = malloc((n ? n : 1) * sizeof *sp);
+    if (!cp || !sp)
+        goto done;
+    for (size_t i = 0; i < n; i++) {
+        cp[i] = spans[i];
+        const void *r = intern(&B, &spans[i], false);
+        const void *sc = intern(&B, &spans[i], true);
+        cp[i].resource = r;
+        cp[i].scope = sc;
+        sp[i] = &cp[i];
+    }
+    qsort(sp, n, sizeof *sp, cmp_tid_start);
+    /* drop duplicates: same trace id and span id (a client retry) */
+    size_t m = 0;
+    for (size_t a = 0; a < n;) {
+        size_t b = a + 1;
+        while (b < n && !memcmp(sp[b]->ctx.trace_id, sp[a]->ctx.trace_id, 16))
+            b++;
+        for (size_t i = a; i < b; i++) {
+            bool dup = false;
+            for (size_t j = m; j-- > 0 && !memcmp(sp[j]->ctx.trace_id, sp[i]->ctx.trace_id, 16);)
+                if (!memcmp(sp[j]->ctx.span_id, sp[i]->ctx.span_id, 8)) {
+                    dup = true;
+                    break;
+                }
+            if (dup)
+                out->nduplicates++;
+            else
+                sp[m++] = sp[i];
+        }
+        a = b;
+    }
+    n = m;
+    out->nspans = n;
+
+    /* block header, then the trace-id bloom */
+    uint64_t min_start = UINT64_MAX, max_start = 0, max_end = 0, max_dur = 0;
+    for (size_t i = 0; i < n; i++) {
+        const stitch_span_data_t *d = sp[i];
+        uint64_t dur = d->end_ns > d->start_ns ? d->end_ns - d->start_ns : 0;
+        if (d->start_ns < min_start)
+            min_start = d->start_ns;
+        if (d->start_ns > max_start)
+            max_start = d->start_ns;
+        if (d->end_ns > max_end)
+            max_end = d->end_ns;
+        if (dur > max_dur)
+            max_dur = dur;
+        if (hset_add(&set, st_hash_tid(d->ctx.trace_id)))
+            goto done;
+    }
+    if (!n)
+        min_start = 0;
+    /* pages: cut at ST_PAGE_SPANS on a trace boundary */
+    size_t *cuts = NULL, ncuts = 0;
+    {
+        size_t cap = n / ST_PAGE_SPANS + 2;
+        cuts = malloc((cap + 1) * sizeof *cuts);
+        if (!cuts)
+            goto done;
+        size_t start = 0;
+        cuts[ncuts++] = 0;
+        for (size_t i = 1; i <= n; i++) {
+            bool boundary = i == n || memcmp(sp[i]->ctx.trace_id, sp[i - 1]->ctx.trace_id, 16);
+            if (i == n || (i - start >= ST_PAGE_SPANS && boundary) || i - start >= 4 * ST_PAGE_SPANS) {
+                if (i == n && i == start)
+                    break;
+                if (ncuts > cap) {
+                    size_t *nc = realloc(cuts, (cap * 2 + 1) * sizeof *nc);
+                    if (!nc) {
+                        free(cuts);
+                        goto done;
+                    }
+                    cuts = nc;
+                    cap *= 2;
+                }
+                cuts[ncuts++] = i;
+                start = i;
+            }
+        }
+    }
+    size_t npages = ncuts - 1;
+    st_deps_of(sp, n, dep_add, &deps);
+    if (deps.oom) {
+        free(cuts);
+        goto done;
+    }
+
+    stitch_buf_t *S = &out->summary;
+    if (w_u32(S, MAGIC) || w_u32(S, (uint32_t)n) || w_u32(S, (uint32_t)npages) ||
+        w_u32(S, (uint32_t)deps.n) || w_u64(S, min_start) || w_u64(S, max_start) ||
+        w_u64(S, max_end) || w_u64(S, max_dur) || w_bloom(S, &set, ST_TID_BLOOM_BITS)) {
+        free(cuts);
+        goto done;
+    }
+    out->pages = calloc(npages ? npages : 1, sizeof *out->pages);
+    if (!out->pages) {
+        free(cuts);
+        goto done;
+    }
+    out->npages = npages;
+    for (size_t p = 0; p < npages; p++) {
+        size_t a = cuts[p], b = cuts[p + 1];
+        uint64_t pmin = UINT64_MAX, pmax = 0, pdur = 0;
+        hset_clear(&set);
+        const void *lastres = NULL;
+        const void **seenres = NULL;
+        size_t nseen = 0;
+        for (size_t i = a; i < b; i++) {
+            const stitch_span_data_t *d = sp[i];
+            uint64_t dur = d->end_ns > d->start_ns ? d->end_ns - d->start_ns : 0;
+            if (d->start_ns < pmin)
+                pmin = d->start_ns;
+            if (d->start_ns > pmax)
+                pmax = d->start_ns;
+            if (dur > pdur)
+                pdur = dur;
+            size_t sl;
+            const char *svc = st_span_service(d, &sl);
+            if (hset_add(&set, st_entry_hash(ST_ENT_SERVICE, svc, sl, NULL, 0)) ||
+                hset_add(&set, st_entry_hash(ST_ENT_OP, svc, sl, d->name, strlen(d->name))) ||
+                add_attrs(&set, d->attrs, d->nattrs))
+                goto page_oom;
+            for (uint32_t e = 0; e < d->nevents; e++)
+                if (add_attrs(&set, d->events[e].attrs, d->events[e].nattrs))
+                    goto page_oom;
+            if (d->resource != lastres) {
+                bool seen = false;
+                for (size_t j = 0; j < nseen && !seen; j++)
+                    seen = seenres[j] == d->resource;
+                if (!seen) {
+                    const void **ns = realloc(seenres, (nseen + 1) * sizeof *ns);
+                    if (!ns || add_attrs(&set, d->resource, d->nresource)) {
+                        free(ns ? ns : seenres);
+                        seenres = NULL;
+                        goto page_oom;
+                    }
+                    seenres = ns;
+                    seenres[nseen++] = d->resource;
+                }
+                lastres = d->resource;
+            }
+        }
+        free(seenres);
+        if (stitch_buf_append(S, sp[a]->ctx.trace_id, 16) ||
+            stitch_buf_append(S, sp[b - 1]->ctx.trace_id, 16) || w_u32(S, (uint32_t)(b - a)) ||
+            w_u64(S, pmin) || w_u64(S, pmax) || w_u64(S, pdur) || w_bloom(S, &set, ST_TAG_BLOOM_BITS))
+            goto page_oom;
+        enc.len = 0;
+        rc = stitch_wire_otlp_proto_encode(sp + a, b - a, &enc);
+        if (!rc)
+            rc = st_compress(enc.data, enc.len, ST_PAGE_ZSTD_LEVEL, &out->pages[p]);
+        if (rc) {
+            free(cuts);
+            goto done;
+        }
+        out->bytes += out->pages[p].len;
+        continue;
+    page_oom:
+        free(cuts);
+        rc = STITCH_ENOMEM;
+        goto done;
+    }
+    free(cuts);
+    for (size_t i = 0; i < deps.n; i++)
+        if (w_u64(S, deps.v[i].calls) || w_u64(S, deps.v[i].errors) ||
+            w_str(S, deps.v[i].p, strlen(deps.v[i].p)) || w_str(S, deps.v[i].c, strlen(deps.v[i].c))) {
+            rc = STITCH_ENOMEM;
+            goto done;
+        }
+    out->bytes += S->len;
+    rc = 0;
+done:
+    for (size_t i = 0; i < deps.n; i++) {
+        free(deps.v[i].p);
+        free(deps.v[i].c);
+    }
+    free(deps.v);
+    free(set.v);
+    stitch_buf_free(&enc);
+    pmap_free(&B.res_map);
+    pmap_free(&B.scope_map);
+    free(B.res);
+    free(B.scopes);
+    free(cp);
+    free(sp);
+    if (rc)
+        st_built_free(out);
+    return rc;
+}
+
+void st_built_free(st_built_t *b)
+{
+    stitch_buf_free(&b->summary);
+    for (size_t i = 0; i < b->npages; i++)
+        stitch_buf_free(&b->pages[i]);
+    free(b->pages);
+    memset(b, 0, sizeof *b);
+}

@@ -1,0 +1,264 @@
+/* store/internal.h — what the files of the embedded engine share: the
+ * in-memory state of a store (write queue, head index, block summaries,
+ * names), bloom filters, the block builder and the query helpers.
+ * Library-internal; tests may call the stitch__store_* functions.
+ *
+ * Main invariant (see docs/storage.md): every acknowledged span is either
+ * in a `head` row or in a block's pages, never both and never neither, and
+ * the in-memory state (`head` index, `blocks`) changes together with the
+ * SQLite transaction that moved the spans, under `state_lock` held for
+ * writing, so a query that takes its SQLite snapshot under the read lock
+ * sees the same world in memory and on disk. */
+#ifndef STITCH_STORE_INTERNAL_H
+#define STITCH_STORE_INTERNAL_H
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/store.h"
+#include "wire/decode.h"
+#include "wire/wire.h"
+
+/* ---- tuning (why these values: docs/storage.md) ------------------------------- */
+
+#define ST_BLOCK_SPANS 8192      /* compact the head into a block at this many spans */
+#define ST_HEAD_MAX_AGE_NS (15ull * 1000000000ull) /* ... or when its oldest row is this old */
+#define ST_PAGE_SPANS 1024       /* spans per page (a trace is never split below 4x this) */
+#define ST_PAGE_ZSTD_LEVEL 3     /* pages: compressed once, read many times */
+#define ST_HEAD_ZSTD_LEVEL 1     /* head rows: compressed on the append path */
+#define ST_TID_BLOOM_BITS 14     /* bits per trace id (block bloom: ~0.1 % false positives) */
+#define ST_TAG_BLOOM_BITS 8      /* bits per distinct tag entry (page bloom: ~2 %) */
+#define ST_SCHEMA_VERSION 1
+
+/* ---- hashing and bloom filters ------------------------------------------------ */
+
+/* A seeded 64-bit hash of n bytes (not cryptographic). Written here rather
+ * than taken from a library: Debian's libxxhash has no -dev in our setup,
+ * and a bloom filter needs only good mixing, which this gives in a few
+ * lines (a multiply-xorshift over 8-byte words, the shape of wyhash/xxh3's
+ * short-input paths). Callers chain it: h = st_hash(p, n, h). */
+uint64_t st_hash(const void *p, size_t n, uint64_t seed);
+uint64_t st_hash_tid(const uint8_t tid[16]);
+
+/* A bloom filter over 64-bit hashes, k probes by double hashing. `bits`
+ * points into memory the owner keeps (a block's summary blob). */
+typedef struct st_bloom {
+    const uint8_t *bits;
+    uint32_t nbits; /* multiple of 8; 0 = empty filter (matches nothing) */
+    uint32_t k;
+} st_bloom_t;
+
+uint32_t st_bloom_nbits(size_t nkeys, unsigned bits_per_key);
+unsigned st_bloom_k(unsigned bits_per_key);
+void st_bloom_add(uint8_t *bits, uint32_t nbits, unsigned k, uint64_t h);
+bool st_bloom_has(const st_bloom_t *b, uint64_t h);
+
+/* Tag entries of the page blooms: every entry a search may ask for. */
+#define ST_ENT_SERVICE 'S' /* service name */
+#define ST_ENT_OP 'O'      /* service, operation */
+#define ST_ENT_KEY 'K'     /* attribute key present */
+#define ST_ENT_KV 'V'      /* key = value as text */
+uint64_t st_entry_hash(char type, const char *a, size_t alen, const char *b, size_t blen);
+
+/* A value as the text a tag condition compares with: "42", "true", "1.5",
+ * the string itself, arrays as a JSON list. Returns the text (which may be
+ * the value's own string, not NUL-terminated) and its length; `tmp` is
+ * scratch space the text may live in (cut at its size). */
+const char *st_value_text(const stitch_value_t *v, char *tmp, size_t tmplen, size_t *len);
+
+/* service.name of a span's resource, or "" */
+const char *st_span_service(const stitch_span_data_t *d, size_t *len);
+
+/* ---- blocks ------------------------------------------------------------------ */
+
+/* One page of a block: spans sorted by (trace id, start). */
+typedef struct st_page {
+    uint8_t first[16], last[16]; /* trace id range */
+    uint32_t nspans;
+    uint64_t min_start, max_start, max_dur;
+    st_bloom_t tags;
+} st_page_t;
+
+typedef struct st_dep {
+    const char *parent, *child; /* into the block's blob */
+    uint64_t calls, errors;
+} st_dep_t;
+
+/* A block's summary, parsed from its blob (layout: block.c); everything
+ * points into `blob`. Shared by queries through `refs` (atomic). */
+typedef struct st_block {
+    int64_t id;
+    uint32_t nspans, npages, ndeps;
+    uint64_t min_start, max_start, max_end, max_dur;
+    uint64_t bytes; /* pages + summary, compressed */
+    st_bloom_t tids;
+    st_page_t *pages;
+    st_dep_t *deps;
+    uint8_t *blob;
+    size_t bloblen;
+    atomic_int refs;
+} st_block_t;
+
+/* Parse a summary blob (taken over on success). 0 or STITCH_EPARSE. */
+int st_block_parse(st_block_t **out, int64_t id, uint8_t *blob, size_t len);
+void st_block_unref(st_block_t *b);
+
+/* A block under construction: what compaction produces before its one
+ * transaction. pages[i] is compressed page i. */
+typedef struct st_built {
+    stitch_buf_t summary;
+    stitch_buf_t *pages;
+    size_t npages;
+    uint64_t nspans, nduplicates, bytes;
+} st_built_t;
+
+/* Build a block from decoded spans (order is free; duplicates of (trace id,
+ * span id) are dropped). 0 or STITCH_ENOMEM. */
+int st_block_build(const stitch_span_data_t *spans, size_t n, st_built_t *out);
+void st_built_free(st_built_t *b);
+
+/* Dependencies among spans sorted by (trace id, ...): calls into fn for
+ * each parent/child service pair. Spans of one trace must be contiguous. */
+typedef void (*st_dep_cb)(void *arg, const char *parent, size_t plen, const char *child,
+                          size_t clen, bool error);
+void st_deps_of(const stitch_span_data_t *const *spans, size_t n, st_dep_cb cb, void *arg);
+
+/* ---- the head ---------------------------------------------------------------- */
+
+typedef struct st_headrow {
+    int64_t seq;
+    uint32_t nspans;
+    uint64_t added_ns; /* CLOCK_REALTIME when committed (for the age trigger) */
+    uint64_t min_start, max_start, max_end, max_dur;
+    uint64_t *tidh;    /* st_hash_tid of each span (malloc'd) */
+} st_headrow_t;
+
+/* Facts about a decoded request: times, tid hashes (malloc'd into *tidh). */
+int st_head_meta(const stitch_span_data_t *const *spans, size_t n, st_headrow_t *row);
+
+/* ---- names (services, operations, remote services) --------------------------- */
+
+#define ST_NAME_SERVICE 0
+#define ST_NAME_OP 1
+#define ST_NAME_REMOTE 2
+
+typedef struct st_name {
+    int type, kind;
+    char *service, *name; /* one allocation: service then name */
+    uint64_t h;
+} st_name_t;
+
+typedef struct st_names {
+    st_name_t *slots; /* open addressing; service == NULL = empty */
+    size_t cap, n;
+} st_names_t;
+
+bool st_names_has(const st_names_t *t, int type, const char *svc, size_t slen, const char *name,
+                  size_t nlen, int kind, uint64_t *h);
+int st_names_add(st_names_t *t, int type, const char *svc, size_t slen, const char *name,
+                 size_t nlen, int kind);
+void st_names_free(st_names_t *t);
+
+/* ---- the store --------------------------------------------------------------- */
+
+/* A request waiting for the committer (lives on the appender's stack). */
+typedef struct st_req {
+    const uint8_t *blob;
+    size_t bloblen;
+    st_headrow_t row;
+    stitch_buf_t *newnames; /* NUL-separated (type, kind, service, name) tuples or NULL */
+    size_t nnew;
+    int rc;
+    bool done;
+    struct st_req *next;
+} st_req_t;
+
+/* A reader: its own connection, statements and scratch decode batch. */
+typedef struct st_reader {
+    sqlite3 *db;
+    sqlite3_stmt *get_head, *get_page, *begin, *commit, *touch;
+    stitch_wire_batch_t scratch;
+    stitch_buf_t zbuf;  /* decompressed page or head row */
+    struct st_reader *next;
+} st_reader_t;
+
+struct stitch_store {
+    stitch_store_opts_t opts;
+    char *dir, *path;
+    sqlite3 *wdb;         /* the committer's connection */
+    sqlite3 *cdb;         /* the compactor's connection */
+
+    /* write queue */
+    pthread_mutex_t q_mu;
+    pthread_cond_t q_cv, done_cv;
+    st_req_t *q_head, **q_tail;
+    size_t q_spans;
+    bool stopping, paused;
+    pthread_t committer, compactor;
+    bool threads_started;
+
+    /* one writer at a time across our connections: SQLite's own busy
+     * handler would sleep (1, 2, 5 ... 100 ms) instead of queueing */
+    pthread_mutex_t w_mu;
+
+    /* compactor */
+    pthread_mutex_t c_mu; /* serialises compaction and retention */
+    pthread_cond_t c_cv;
+    bool c_kick;
+
+    /* shared state */
+    pthread_rwlock_t state_lock;
+    pthread_mutex_t head_mu; /* head rows (also under state_lock for removal) */
+    st_headrow_t *head;
+    size_t nhead, caphead;
+    uint64_t head_spans;
+    st_block_t **blocks; /* by id (= age) ascending */
+    size_t nblocks, capblocks;
+
+    pthread_mutex_t names_mu;
+    st_names_t names;
+
+    pthread_mutex_t r_mu;
+    st_reader_t *readers;
+
+    /* the compactor's scratch (under c_mu; also used by open) */
+    stitch_wire_batch_t cbatch;
+    stitch_buf_t cbuf;
+
+    /* space */
+    atomic_bool nospace;
+    atomic_uint_fast64_t last_space_check_ns;
+    atomic_uint_fast64_t disk_bytes;
+
+    /* stats */
+    atomic_uint_fast64_t st_appended, st_dup, st_busy, st_nospace, st_dropped;
+};
+
+/* zstd with a per-thread context: compress `in` into `out` (reset first).
+ * 0, STITCH_ENOMEM or STITCH_EIO. */
+int st_compress(const void *in, size_t n, int level, stitch_buf_t *out);
+
+/* Decode a compressed OTLP blob (zstd frame) into b (appending). */
+int st_decode_blob(const void *z, size_t zlen, stitch_buf_t *tmp, stitch_wire_batch_t *b);
+
+uint64_t st_now_ns(void);
+
+/* ---- internal entry points (tests, tools) -------------------------------------- */
+
+/* Compact every head row into blocks now (whatever the thresholds). 0 or STITCH_E*. */
+int stitch__store_compact_now(stitch_store_t *s);
+/* Hold / release the committer (a test fills the queue with it held). */
+void stitch__store_pause(stitch_store_t *s, bool paused);
+/* Rows and spans in the head, blocks. */
+void stitch__store_counts(stitch_store_t *s, size_t *head_rows, uint64_t *head_spans,
+                          size_t *blocks);
+
+/* query.c needs the reader pool from sqlite.c */
+st_reader_t *st_reader_get(stitch_store_t *s);
+void st_reader_put(stitch_store_t *s, st_reader_t *r);
+
+#endif

@@ -1,0 +1,839 @@
+/* store/query.c — the read side of the embedded engine: trace by id,
+ * search, names and dependencies.
+ *
+ * A query works on a *view*: under state_lock (read) it starts a SQLite
+ * read transaction on a pooled reader connection and copies the head index
+ * and the block list (taking references), so what it sees in memory and
+ * what it reads from the file are the same moment even while compaction
+ * and retention go on. Spans it selects are re-encoded (OTLP protobuf) into
+ * one buffer and decoded once into the result's batch, which then owns
+ * them; the result is ordered, deduplicated by (trace id, span id) and cut
+ * into traces. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/internal.h"
+
+typedef struct vhead {
+    int64_t seq;
+    uint32_t nspans;
+    uint64_t min_start, max_start, max_dur;
+    size_t tidoff; /* into view.tidh */
+} vhead_t;
+
+typedef struct view {
+    stitch_store_t *s;
+    st_reader_t *r;
+    st_block_t **blocks;
+    size_t nblocks;
+    vhead_t *head;
+    size_t nhead;
+    uint64_t *tidh;
+} view_t;
+
+static void view_close(view_t *v)
+{
+    if (v->r) {
+        sqlite3_step(v->r->commit);
+        sqlite3_reset(v->r->commit);
+        st_reader_put(v->s, v->r);
+    }
+    for (size_t i = 0; i < v->nblocks; i++)
+        st_block_unref(v->blocks[i]);
+    free(v->blocks);
+    free(v->head);
+    free(v->tidh);
+    memset(v, 0, sizeof *v);
+}
+
+static int view_open(stitch_store_t *s, view_t *v)
+{
+    memset(v, 0, sizeof *v);
+    v->s = s;
+    v->r = st_reader_get(s);
+    if (!v->r)
+        return STITCH_EIO;
+    int rc = 0;
+    pthread_rwlock_rdlock(&s->state_lock);
+    int e = sqlite3_step(v->r->begin);
+    sqlite3_reset(v->r->begin);
+    if (e == SQLITE_DONE) {
+        e = sqlite3_step(v->r->touch); /* the snapshot starts at the first read */
+        sqlite3_reset(v->r->touch);
+    }
+    if (e != SQLITE_ROW) {
+        rc = STITCH_EIO;
+        goto out;
+    }
+    v->blocks = malloc((s->nblocks ? s->nblocks : 1) * sizeof *v->blocks);
+    if (!v->blocks) {
+        rc = STITCH_ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < s->nblocks; i++) {
+        atomic_fetch_add(&s->blocks[i]->refs, 1);
+        v->blocks[v->nblocks++] = s->blocks[i];
+    }
+    pthread_mutex_lock(&s->head_mu);
+    v->head = malloc((s->nhead ? s->nhead : 1) * sizeof *v->head);
+    v->tidh = malloc((s->head_spans ? s->head_spans : 1) * sizeof *v->tidh);
+    if (v->head && v->tidh) {
+        size_t off = 0;
+        for (size_t i = 0; i < s->nhead; i++) {
+            const st_headrow_t *h = &s->head[i];
+            v->head[i] = (vhead_t){h->seq, h->nspans, h->min_start, h->max_start, h->max_dur, off};
+            memcpy(v->tidh + off, h->tidh, h->nspans * sizeof *v->tidh);
+            off += h->nspans;
+        }
+        v->nhead = s->nhead;
+    } else {
+        rc = STITCH_ENOMEM;
+    }
+    pthread_mutex_unlock(&s->head_mu);
+out:
+    pthread_rwlock_unlock(&s->state_lock);
+    if (rc)
+        view_close(v);
+    return rc;
+}
+
+/* Decode head row `seq` or page `id` into the reader's scratch batch
+ * (reset first). 0, or STITCH_ENOTFOUND when the row is not in the
+ * snapshot (committed after it began), or STITCH_E*. */
+static int load_blob(view_t *v, sqlite3_stmt *st, int64_t key)
+{
+    stitch_wire_batch_reset(&v->r->scratch);
+    sqlite3_bind_int64(st, 1, key);
+    int rc = sqlite3_step(st);
+    int e = 0;
+    if (rc == SQLITE_ROW)
+        e = st_decode_blob(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0), &v->r->zbuf,
+                           &v->r->scratch);
+    else
+        e = rc == SQLITE_DONE ? STITCH_ENOTFOUND : STITCH_EIO;
+    sqlite3_reset(st);
+    return e;
+}
+
+/* ---- fetching whole traces --------------------------------------------------------- */
+
+typedef struct tidset {
+    const uint8_t (*ids)[16]; /* sorted */
+    const uint64_t *h;        /* st_hash_tid of each, same order */
+    size_t n;
+} tidset_t;
+
+static int cmp_tid(const void *a, const void *b) { return memcmp(a, b, 16); }
+
+static bool in_set(const tidset_t *t, const uint8_t *tid)
+{
+    return bsearch(tid, t->ids, t->n, 16, cmp_tid) != NULL;
+}
+
+/* Append the scratch batch's spans of the set's traces to out (encoded). */
+static int take_spans(view_t *v, const tidset_t *t, stitch_buf_t *out, const stitch_span_data_t ***ptrs,
+                      size_t *cap)
+{
+    stitch_wire_batch_t *b = &v->r->scratch;
+    size_t m = 0;
+    for (size_t i = 0; i < b->nspans; i++) {
+        if (!in_set(t, b->spans[i].ctx.trace_id))
+            continue;
+        if (m == *cap) {
+            size_t nc = *cap ? *cap * 2 : 256;
+            const stitch_span_data_t **np = realloc(*ptrs, nc * sizeof *np);
+            if (!np)
+                return STITCH_ENOMEM;
+            *ptrs = np;
+            *cap = nc;
+        }
+        (*ptrs)[m++] = &b->spans[i];
+    }
+    return m ? stitch_wire_otlp_proto_encode(*ptrs, m, out) : 0;
+}
+
+static int fetch_traces(view_t *v, const tidset_t *t, stitch_buf_t *out)
+{
+    const stitch_span_data_t **ptrs = NULL;
+    size_t cap = 0;
+    int rc = 0;
+    /* the head: rows holding any of the ids */
+    for (size_t i = 0; i < v->nhead && !rc; i++) {
+        const vhead_t *h = &v->head[i];
+        bool hit = false;
+        for (uint32_t j = 0; j < h->nspans && !hit; j++)
+            for (size_t k = 0; k < t->n && !hit; k++)
+                hit = v->tidh[h->tidoff + j] == t->h[k];
+        if (!hit)
+            continue;
+        rc = load_blob(v, v->r->get_head, h->seq);
+        if (rc == STITCH_ENOTFOUND) {
+            rc = 0;
+            continue;
+        }
+        if (!rc)
+            rc = take_spans(v, t, out, &ptrs, &cap);
+    }
+    /* blocks: bloom, then the pages whose trace-id range holds an id */
+    for (size_t i = 0; i < v->nblocks && !rc; i++) {
+        const st_block_t *b = v->blocks[i];
+        int64_t lastpage = -1;
+        for (size_t k = 0; k < t->n && !rc; k++) {
+            if (!st_bloom_has(&b->tids, t->h[k]))
+                continue;
+            /* first page whose last id >= the id */
+            size_t lo = 0, hi = b->npages;
+            while (lo < hi) {
+                size_t mid = (lo + hi) / 2;
+                if (memcmp(b->pages[mid].last, t->ids[k], 16) < 0)
+                    lo = mid + 1;
+                else
+                    hi = mid;
+            }
+            for (size_t p = lo; p < b->npages && memcmp(b->pages[p].first, t->ids[k], 16) <= 0 && !rc; p++) {
+                if ((int64_t)p <= lastpage)
+                    continue; /* ids are sorted: a page is read once */
+                lastpage = (int64_t)p;
+                rc = load_blob(v, v->r->get_page, (b->id << 16) | (int64_t)p);
+                if (rc == STITCH_ENOTFOUND)
+                    rc = STITCH_EIO; /* a block without its page: the file is damaged */
+                if (!rc)
+                    rc = take_spans(v, t, out, &ptrs, &cap);
+            }
+        }
+    }
+    free(ptrs);
+    return rc;
+}
+
+/* ---- results ---------------------------------------------------------------------- */
+
+void stitch_store_result_init(stitch_store_result_t *r)
+{
+    memset(r, 0, sizeof *r);
+    stitch_wire_batch_init(&r->batch, 0);
+}
+
+void stitch_store_result_free(stitch_store_result_t *r)
+{
+    if (!r)
+        return;
+    stitch_wire_batch_free(&r->batch);
+    free(r->traces);
+    r->traces = NULL;
+    r->ntraces = 0;
+}
+
+typedef struct ranked {
+    uint8_t id[16];
+    uint32_t rank;
+} ranked_t;
+
+static const ranked_t *g_rank; /* qsort has no context argument: see sort_spans */
+static size_t g_nrank;
+
+static uint32_t rank_of(const uint8_t *tid)
+{
+    const ranked_t *f = bsearch(tid, g_rank, g_nrank, sizeof *g_rank, cmp_tid);
+    return f ? f->rank : UINT32_MAX;
+}
+
+static int cmp_rank_sid(const void *a, const void *b)
+{
+    const stitch_span_data_t *x = a, *y = b;
+    uint32_t rx = rank_of(x->ctx.trace_id), ry = rank_of(y->ctx.trace_id);
+    if (rx != ry)
+        return rx < ry ? -1 : 1;
+    return memcmp(x->ctx.span_id, y->ctx.span_id, 8);
+}
+
+static int cmp_rank_start(const void *a, const void *b)
+{
+    const stitch_span_data_t *x = a, *y = b;
+    uint32_t rx = rank_of(x->ctx.trace_id), ry = rank_of(y->ctx.trace_id);
+    if (rx != ry)
+        return rx < ry ? -1 : 1;
+    if (x->start_ns != y->start_ns)
+        return x->start_ns < y->start_ns ? -1 : 1;
+    return memcmp(x->ctx.span_id, y->ctx.span_id, 8);
+}
+
+static pthread_mutex_t sort_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* Decode `enc` into r and order it: traces in the order of `order`
+ * (ids[0] first), spans by start, each (trace id, span id) once. */
+static int build_result(stitch_store_result_t *r, const stitch_buf_t *enc, const uint8_t (*order)[16],
+                        size_t n)
+{
+    if (!enc->len)
+        return 0;
+    stitch_wire_error_t err;
+    int rc = stitch_wire_otlp_proto_decode(&r->batch, enc->data, enc->len, &err);
+    if (rc < 0)
+        return rc;
+    ranked_t *rk = malloc((n ? n : 1) * sizeof *rk);
+    if (!rk)
+        return STITCH_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        memcpy(rk[i].id, order[i], 16);
+        rk[i].rank = (uint32_t)i;
+    }
+    qsort(rk, n, sizeof *rk, cmp_tid);
+    stitch_span_data_t *sp = r->batch.spans;
+    size_t ns = r->batch.nspans;
+    /* qsort has no context pointer; the rank table is a global under a
+     * mutex (the sorts are short: one result's spans) */
+    pthread_mutex_lock(&sort_mu);
+    g_rank = rk;
+    g_nrank = n;
+    qsort(sp, ns, sizeof *sp, cmp_rank_sid);
+    size_t m = 0;
+    for (size_t i = 0; i < ns; i++) {
+        if (m && !memcmp(sp[m - 1].ctx.trace_id, sp[i].ctx.trace_id, 16) &&
+            !memcmp(sp[m - 1].ctx.span_id, sp[i].ctx.span_id, 8))
+            continue;
+        if (m != i)
+            sp[m] = sp[i];
+        m++;
+    }
+    ns = m;
+    qsort(sp, ns, sizeof *sp, cmp_rank_start);
+    g_rank = NULL;
+    pthread_mutex_unlock(&sort_mu);
+    r->batch.nspans = ns;
+    free(rk);
+    r->traces = calloc(n ? n : 1, sizeof *r->traces);
+    if (!r->traces)
+        return STITCH_ENOMEM;
+    for (size_t i = 0; i < ns;) {
+        size_t j = i + 1;
+        while (j < ns && !memcmp(sp[j].ctx.trace_id, sp[i].ctx.trace_id, 16))
+            j++;
+        stitch_store_trace_t *t = &r->traces[r->ntraces++];
+        memcpy(t->trace_id, sp[i].ctx.trace_id, 16);
+        t->first = i;
+        t->count = j - i;
+        i = j;
+        if (r->ntraces == n)
+            break;
+    }
+    return 0;
+}
+
+int stitch_store_get_trace(stitch_store_t *s, const uint8_t trace_id[16], stitch_store_result_t *r)
+{
+    if (!s || !trace_id || !r)
+        return STITCH_EINVAL;
+    view_t v;
+    int rc = view_open(s, &v);
+    if (rc)
+        return rc;
+    uint64_t h = st_hash_tid(trace_id);
+    tidset_t t = {(const uint8_t(*)[16])trace_id, &h, 1};
+    stitch_buf_t enc = STITCH_BUF_INIT(0);
+    rc = fetch_traces(&v, &t, &enc);
+    view_close(&v);
+    if (!rc)
+        rc = build_result(r, &enc, (const uint8_t(*)[16])trace_id, 1);
+    stitch_buf_free(&enc);
+    return rc;
+}
+
+/* ---- search ------------------------------------------------------------------------ */
+
+typedef struct topk {
+    uint8_t (*id)[16];
+    uint64_t *best;
+    size_t n, cap;
+} topk_t;
+
+static void topk_add(topk_t *k, const uint8_t *tid, uint64_t start)
+{
+    size_t minj = 0;
+    for (size_t j = 0; j < k->n; j++) {
+        if (!memcmp(k->id[j], tid, 16)) {
+            if (start > k->best[j])
+                k->best[j] = start;
+            return;
+        }
+        if (k->best[j] < k->best[minj])
+            minj = j;
+    }
+    if (k->n < k->cap) {
+        memcpy(k->id[k->n], tid, 16);
+        k->best[k->n++] = start;
+    } else if (start > k->best[minj]) {
+        memcpy(k->id[minj], tid, 16);
+        k->best[minj] = start;
+    }
+}
+
+static uint64_t topk_min(const topk_t *k)
+{
+    uint64_t m = UINT64_MAX;
+    for (size_t j = 0; j < k->n; j++)
+        if (k->best[j] < m)
+            m = k->best[j];
+    return m;
+}
+
+typedef struct prepared {
+    const stitch_store_query_t *q;
+    uint64_t smin, smax, dmin, dmax;
+    uint64_t svc_h, op_h;
+    uint64_t *tag_h;
+    size_t svclen;
+} prepared_t;
+
+static bool attr_match(const stitch_attr_t *a, uint32_t n, const stitch_store_tag_t *t)
+{
+    char tmp[1024];
+    for (uint32_t i = 0; i < n; i++) {
+        if (strcmp(a[i].key, t->key))
+            continue;
+        if (!t->value)
+            return true;
+        size_t l;
+        const char *x = st_value_text(&a[i].value, tmp, sizeof tmp, &l);
+        if (l == strlen(t->value) && !memcmp(x, t->value, l))
+            return true;
+    }
+    return false;
+}
+
+static bool span_match(const prepared_t *p, const stitch_span_data_t *d)
+{
+    const stitch_store_query_t *q = p->q;
+    if (d->start_ns < p->smin || d->start_ns > p->smax)
+        return false;
+    uint64_t dur = d->end_ns > d->start_ns ? d->end_ns - d->start_ns : 0;
+    if (dur < p->dmin || dur > p->dmax)
+        return false;
+    if (q->kind > 0 && (int)d->kind != q->kind)
+        return false;
+    if (q->operation && strcmp(d->name, q->operation))
+        return false;
+    if (q->service) {
+        size_t l;
+        const char *svc = st_span_service(d, &l);
+        if (l != p->svclen || memcmp(svc, q->service, l))
+            return false;
+    }
+    for (size_t i = 0; i < q->ntags; i++) {
+        const stitch_store_tag_t *t = &q->tags[i];
+        bool ok = attr_match(d->attrs, d->nattrs, t) || attr_match(d->resource, d->nresource, t);
+        for (uint32_t e = 0; e < d->nevents && !ok; e++)
+            ok = attr_match(d->events[e].attrs, d->events[e].nattrs, t);
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+static bool page_may_match(const prepared_t *p, const st_page_t *pg)
+{
+    if (pg->max_start < p->smin || pg->min_start > p->smax || pg->max_dur < p->dmin)
+        return false;
+    if (p->q->service && !st_bloom_has(&pg->tags, p->svc_h))
+        return false;
+    if (p->q->service && p->q->operation && !st_bloom_has(&pg->tags, p->op_h))
+        return false;
+    for (size_t i = 0; i < p->q->ntags; i++)
+        if (!st_bloom_has(&pg->tags, p->tag_h[i]))
+            return false;
+    return true;
+}
+
+static void scan_scratch(view_t *v, const prepared_t *p, topk_t *k)
+{
+    const stitch_wire_batch_t *b = &v->r->scratch;
+    for (size_t i = 0; i < b->nspans; i++)
+        if (span_match(p, &b->spans[i]))
+            topk_add(k, b->spans[i].ctx.trace_id, b->spans[i].start_ns);
+}
+
+static int cmp_block_recent(const void *a, const void *b)
+{
+    const st_block_t *x = *(st_block_t *const *)a, *y = *(st_block_t *const *)b;
+    if (x->max_start != y->max_start)
+        return x->max_start > y->max_start ? -1 : 1;
+    return x->id > y->id ? -1 : x->id < y->id;
+}
+
+int stitch_store_search(stitch_store_t *s, const stitch_store_query_t *q, stitch_store_result_t *r)
+{
+    if (!s || !q || !r || (q->ntags && !q->tags))
+        return STITCH_EINVAL;
+    for (size_t i = 0; i < q->ntags; i++)
+        if (!q->tags[i].key)
+            return STITCH_EINVAL;
+    prepared_t p = {.q = q};
+    p.smin = q->start_min_ns;
+    p.smax = q->start_max_ns ? q->start_max_ns : UINT64_MAX;
+    p.dmin = q->duration_min_ns;
+    p.dmax = q->duration_max_ns ? q->duration_max_ns : UINT64_MAX;
+    if (q->service) {
+        p.svclen = strlen(q->service);
+        p.svc_h = st_entry_hash(ST_ENT_SERVICE, q->service, p.svclen, NULL, 0);
+        if (q->operation)
+            p.op_h = st_entry_hash(ST_ENT_OP, q->service, p.svclen, q->operation, strlen(q->operation));
+    }
+    size_t limit = q->limit ? q->limit : 20;
+    topk_t k = {0};
+    k.cap = limit;
+    k.id = malloc(limit * sizeof *k.id);
+    k.best = malloc(limit * sizeof *k.best);
+    p.tag_h = malloc((q->ntags ? q->ntags : 1) * sizeof *p.tag_h);
+    if (!k.id || !k.best || !p.tag_h) {
+        free(k.id);
+        free(k.best);
+        free(p.tag_h);
+        return STITCH_ENOMEM;
+    }
+    for (size_t i = 0; i < q->ntags; i++) {
+        const stitch_store_tag_t *t = &q->tags[i];
+        p.tag_h[i] = t->value ? st_entry_hash(ST_ENT_KV, t->key, strlen(t->key), t->value, strlen(t->value))
+                              : st_entry_hash(ST_ENT_KEY, t->key, strlen(t->key), NULL, 0);
+    }
+    view_t v;
+    int rc = view_open(s, &v);
+    if (rc)
+        goto out;
+    for (size_t i = 0; i < v.nhead && !rc; i++) {
+        const vhead_t *h = &v.head[i];
+        if (h->max_start < p.smin || h->min_start > p.smax || h->max_dur < p.dmin)
+            continue;
+        rc = load_blob(&v, v.r->get_head, h->seq);
+        if (rc == STITCH_ENOTFOUND) {
+            rc = 0;
+            continue;
+        }
+        if (!rc)
+            scan_scratch(&v, &p, &k);
+    }
+    /* blocks, most recent first; stop once no older block can beat the
+     * limit-th most recent match */
+    qsort(v.blocks, v.nblocks, sizeof *v.blocks, cmp_block_recent);
+    for (size_t i = 0; i < v.nblocks && !rc; i++) {
+        const st_block_t *b = v.blocks[i];
+        if (k.n == k.cap && b->max_start < topk_min(&k))
+            break;
+        if (b->max_start < p.smin || b->min_start > p.smax || b->max_dur < p.dmin)
+            continue;
+        for (size_t pg = 0; pg < b->npages && !rc; pg++) {
+            if (!page_may_match(&p, &b->pages[pg]))
+                continue;
+            if (k.n == k.cap && b->pages[pg].max_start < topk_min(&k))
+                continue;
+            rc = load_blob(&v, v.r->get_page, (b->id << 16) | (int64_t)pg);
+            if (rc == STITCH_ENOTFOUND)
+                rc = STITCH_EIO;
+            if (!rc)
+                scan_scratch(&v, &p, &k);
+        }
+    }
+    if (!rc && k.n) {
+        /* most recent match first */
+        for (size_t i = 1; i < k.n; i++)
+            for (size_t j = i; j > 0 && k.best[j] > k.best[j - 1]; j--) {
+                uint8_t t[16];
+                memcpy(t, k.id[j], 16);
+                memcpy(k.id[j], k.id[j - 1], 16);
+                memcpy(k.id[j - 1], t, 16);
+                uint64_t x = k.best[j];
+                k.best[j] = k.best[j - 1];
+                k.best[j - 1] = x;
+            }
+        uint8_t(*sorted)[16] = malloc(k.n * 16);
+        uint64_t *hs = malloc(k.n * sizeof *hs);
+        if (!sorted || !hs) {
+            free(sorted);
+            free(hs);
+            rc = STITCH_ENOMEM;
+        } else {
+            memcpy(sorted, k.id, k.n * 16);
+            qsort(sorted, k.n, 16, cmp_tid);
+            for (size_t i = 0; i < k.n; i++)
+                hs[i] = st_hash_tid(sorted[i]);
+            tidset_t t = {(const uint8_t(*)[16])sorted, hs, k.n};
+            stitch_buf_t enc = STITCH_BUF_INIT(0);
+            rc = fetch_traces(&v, &t, &enc);
+            view_close(&v);
+            if (!rc)
+                rc = build_result(r, &enc, (const uint8_t(*)[16])k.id, k.n);
+            stitch_buf_free(&enc);
+            free(sorted);
+            free(hs);
+        }
+    }
+    view_close(&v);
+out:
+    free(k.id);
+    free(k.best);
+    free(p.tag_h);
+    return rc;
+}
+
+/* ---- names ------------------------------------------------------------------------- */
+
+typedef struct namecopy {
+    char *service, *name;
+    int kind;
+} namecopy_t;
+
+static int cmp_namecopy(const void *a, const void *b)
+{
+    const namecopy_t *x = a, *y = b;
+    int c = strcmp(x->service, y->service);
+    if (!c)
+        c = strcmp(x->name, y->name);
+    return c ? c : (x->kind > y->kind) - (x->kind < y->kind);
+}
+
+static int cmp_namecopy_name(const void *a, const void *b)
+{
+    const namecopy_t *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    if (!c)
+        c = strcmp(x->service, y->service);
+    return c ? c : (x->kind > y->kind) - (x->kind < y->kind);
+}
+
+/* Copies of the names of one type (service filter: NULL = any), sorted;
+ * one allocation each, freed by the caller. */
+static int names_list(stitch_store_t *s, int type, const char *service, int kind, namecopy_t **out,
+                      size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    pthread_mutex_lock(&s->names_mu);
+    namecopy_t *v = malloc((s->names.n ? s->names.n : 1) * sizeof *v);
+    size_t m = 0;
+    int rc = v ? 0 : STITCH_ENOMEM;
+    for (size_t i = 0; i < s->names.cap && !rc; i++) {
+        const st_name_t *e = &s->names.slots[i];
+        if (!e->service || e->type != type)
+            continue;
+        if (service && strcmp(service, e->service))
+            continue;
+        if (kind > 0 && e->kind != kind)
+            continue;
+        size_t sl = strlen(e->service), nl = strlen(e->name);
+        char *mem = malloc(sl + nl + 2);
+        if (!mem) {
+            rc = STITCH_ENOMEM;
+            break;
+        }
+        memcpy(mem, e->service, sl + 1);
+        memcpy(mem + sl + 1, e->name, nl + 1);
+        v[m++] = (namecopy_t){mem, mem + sl + 1, e->kind};
+    }
+    pthread_mutex_unlock(&s->names_mu);
+    if (rc) {
+        for (size_t i = 0; i < m; i++)
+            free(v[i].service);
+        free(v);
+        return rc;
+    }
+    qsort(v, m, sizeof *v, type == ST_NAME_OP ? cmp_namecopy_name : cmp_namecopy);
+    *out = v;
+    *n = m;
+    return 0;
+}
+
+static void names_free(namecopy_t *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i].service);
+    free(v);
+}
+
+int stitch_store_services(stitch_store_t *s, stitch_store_str_fn fn, void *arg)
+{
+    if (!s || !fn)
+        return STITCH_EINVAL;
+    namecopy_t *v;
+    size_t n;
+    int rc = names_list(s, ST_NAME_SERVICE, NULL, 0, &v, &n);
+    for (size_t i = 0; i < n && !rc; i++)
+        if (fn(arg, v[i].service))
+            break;
+    if (!rc)
+        names_free(v, n);
+    return rc;
+}
+
+int stitch_store_operations(stitch_store_t *s, const char *service, int kind, stitch_store_op_fn fn, void *arg)
+{
+    if (!s || !fn)
+        return STITCH_EINVAL;
+    namecopy_t *v;
+    size_t n;
+    int rc = names_list(s, ST_NAME_OP, service, kind, &v, &n);
+    for (size_t i = 0; i < n && !rc; i++)
+        if (fn(arg, v[i].service, v[i].name, v[i].kind))
+            break;
+    if (!rc)
+        names_free(v, n);
+    return rc;
+}
+
+int stitch_store_remote_services(stitch_store_t *s, const char *service, stitch_store_str_fn fn, void *arg)
+{
+    if (!s || !fn)
+        return STITCH_EINVAL;
+    namecopy_t *v;
+    size_t n;
+    int rc = names_list(s, ST_NAME_REMOTE, service, 0, &v, &n);
+    if (rc)
+        return rc;
+    /* sorted by (service, name): with no service filter, one per name */
+    for (size_t i = 0; i < n; i++) {
+        bool dup = false;
+        for (size_t j = 0; j < i && !dup; j++)
+            dup = !strcmp(v[j].name, v[i].name);
+        if (!dup && fn(arg, v[i].name))
+            break;
+    }
+    names_free(v, n);
+    return 0;
+}
+
+/* ---- dependencies ------------------------------------------------------------------ */
+
+typedef struct depsum {
+    struct {
+        char *p, *c;
+        uint64_t calls, errors;
+    } *v;
+    size_t n, cap;
+    bool oom;
+} depsum_t;
+
+static void depsum_add(depsum_t *d, const char *p, size_t pl, const char *c, size_t cl, uint64_t calls,
+                       uint64_t errors)
+{
+    for (size_t i = 0; i < d->n; i++)
+        if (strlen(d->v[i].p) == pl && !memcmp(d->v[i].p, p, pl) && strlen(d->v[i].c) == cl &&
+            !memcmp(d->v[i].c, c, cl)) {
+            d->v[i].calls += calls;
+            d->v[i].errors += errors;
+            return;
+        }
+    if (d->n == d->cap) {
+        size_t nc = d->cap ? d->cap * 2 : 16;
+        void *nv = realloc(d->v, nc * sizeof *d->v);
+        if (!nv) {
+            d->oom = true;
+            return;
+        }
+        d->v = nv;
+        d->cap = nc;
+    }
+    char *ps = strndup(p, pl), *cs = strndup(c, cl);
+    if (!ps || !cs) {
+        free(ps);
+        free(cs);
+        d->oom = true;
+        return;
+    }
+    d->v[d->n].p = ps;
+    d->v[d->n].c = cs;
+    d->v[d->n].calls = calls;
+    d->v[d->n].errors = errors;
+    d->n++;
+}
+
+static void dep_cb(void *arg, const char *p, size_t pl, const char *c, size_t cl, bool err)
+{
+    depsum_add(arg, p, pl, c, cl, 1, err);
+}
+
+static int cmp_span_tid(const void *a, const void *b)
+{
+    const stitch_span_data_t *x = *(const stitch_span_data_t *const *)a;
+    const stitch_span_data_t *y = *(const stitch_span_data_t *const *)b;
+    return memcmp(x->ctx.trace_id, y->ctx.trace_id, 16);
+}
+
+static int cmp_dep(const void *a, const void *b)
+{
+    const stitch_store_dep_t *x = a, *y = b;
+    int c = strcmp(x->parent, y->parent);
+    return c ? c : strcmp(x->child, y->child);
+}
+
+int stitch_store_dependencies(stitch_store_t *s, uint64_t start_ns, uint64_t end_ns, stitch_store_dep_fn fn,
+                              void *arg)
+{
+    if (!s || !fn)
+        return STITCH_EINVAL;
+    if (!end_ns)
+        end_ns = UINT64_MAX;
+    view_t v;
+    int rc = view_open(s, &v);
+    if (rc)
+        return rc;
+    depsum_t d = {0};
+    for (size_t i = 0; i < v.nblocks; i++) {
+        const st_block_t *b = v.blocks[i];
+        if (b->max_start < start_ns || b->min_start > end_ns)
+            continue;
+        for (uint32_t j = 0; j < b->ndeps; j++)
+            depsum_add(&d, b->deps[j].parent, strlen(b->deps[j].parent), b->deps[j].child,
+                       strlen(b->deps[j].child), b->deps[j].calls, b->deps[j].errors);
+    }
+    /* the head: every row in range decoded together, so parent and child
+     * spans that came in different requests still meet */
+    stitch_wire_batch_t *sb = &v.r->scratch;
+    stitch_wire_batch_reset(sb);
+    for (size_t i = 0; i < v.nhead && !rc; i++) {
+        const vhead_t *h = &v.head[i];
+        if (h->max_start < start_ns || h->min_start > end_ns)
+            continue;
+        sqlite3_stmt *st = v.r->get_head;
+        sqlite3_bind_int64(st, 1, h->seq);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            rc = st_decode_blob(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0), &v.r->zbuf, sb);
+        sqlite3_reset(st);
+    }
+    if (!rc && sb->nspans) {
+        const stitch_span_data_t **ptrs = malloc(sb->nspans * sizeof *ptrs);
+        if (!ptrs) {
+            rc = STITCH_ENOMEM;
+        } else {
+            size_t m = 0;
+            for (size_t i = 0; i < sb->nspans; i++)
+                if (sb->spans[i].start_ns >= start_ns && sb->spans[i].start_ns <= end_ns)
+                    ptrs[m++] = &sb->spans[i];
+            qsort(ptrs, m, sizeof *ptrs, cmp_span_tid);
+            st_deps_of(ptrs, m, dep_cb, &d);
+            free(ptrs);
+        }
+    }
+    view_close(&v);
+    if (!rc && d.oom)
+        rc = STITCH_ENOMEM;
+    stitch_store_dep_t *out = NULL;
+    if (!rc && d.n) {
+        out = malloc(d.n * sizeof *out);
+        if (!out)
+            rc = STITCH_ENOMEM;
+    }
+    if (!rc) {
+        for (size_t i = 0; i < d.n; i++)
+            out[i] = (stitch_store_dep_t){d.v[i].p, d.v[i].c, d.v[i].calls, d.v[i].errors};
+        if (d.n)
+            qsort(out, d.n, sizeof *out, cmp_dep);
+        for (size_t i = 0; i < d.n; i++)
+            if (fn(arg, &out[i]))
+                break;
+    }
+    free(out);
+    for (size_t i = 0; i < d.n; i++) {
+        free(d.v[i].p);
+        free(d.v[i].c);
+    }
+    free(d.v);
+    return rc;
+}
