@@ -11,7 +11,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_ARGS ?=
 CTEST_ARGS ?=
 
-.PHONY: all setup build test unit asan fuzz fuzz-build bench install clean
+.PHONY: all setup build test unit asan fuzz fuzz-build bench install run clean
 
 all: build
 
@@ -53,6 +53,11 @@ bench: build
 
 install: build
 	cmake --install $(B)
+
+# stitchd in the foreground with the defaults (docs/stitchd.md); extra flags with
+# `make run ARGS="--retention 24h"`. Ctrl-C stops it cleanly.
+run: build
+	$(B)/bin/stitchd $(ARGS)
 
 clean:
 	rm -rf $(B) $(BA) $(BF)

@@ -1,0 +1,534 @@
+/* daemon/config.c — the settings table and its three readers (YAML file,
+ * environment, command line); see config.h.
+ * Invariant: every key is declared once in `opts[]`; a reader never
+ * touches a field except through set_value(), so a value is validated the
+ * same way wherever it comes from. */
+#include "daemon/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+#include "daemon/log.h"
+
+#ifndef STITCH_VERSION
+#define STITCH_VERSION "0.0.0"
+#endif
+
+enum opt_type { T_PATH, T_ADDR, T_DURATION, T_SIZE, T_SYNC, T_COUNT, T_LOGLEVEL };
+
+typedef struct opt {
+    const char *name;   /* flag and file key */
+    enum opt_type type;
+    size_t off;         /* field in stitchd_config_t */
+    const char *def;    /* default, parsed like any other value */
+    uint64_t min, max;  /* T_COUNT bounds */
+    const char *metavar;
+    const char *help;
+} opt_t;
+
+#define F(field) offsetof(stitchd_config_t, field)
+
+static const opt_t opts[] = {
+    {"data", T_PATH, F(data), "./stitch-data", 0, 0, "DIR",
+     "data directory, created if missing"},
+    {"otlp-http", T_ADDR, F(otlp_http), "127.0.0.1:4318", 0, 0, "HOST:PORT",
+     "OTLP/HTTP receiver (POST /v1/traces); off to disable"},
+    {"zipkin", T_ADDR, F(zipkin), "127.0.0.1:9411", 0, 0, "HOST:PORT",
+     "Zipkin receiver and Zipkin query API; off to disable"},
+    {"http", T_ADDR, F(http), "127.0.0.1:16686", 0, 0, "HOST:PORT",
+     "query API, /healthz, /metrics; off to disable"},
+    {"retention", T_DURATION, F(retention_ns), "72h", 0, 0, "DURATION",
+     "drop spans older than this (whole blocks); 0 keeps everything"},
+    {"max-disk", T_SIZE, F(max_disk), "0", 0, 0, "SIZE",
+     "drop the oldest blocks past this size (10GB, 500MiB); 0 = no cap"},
+    {"min-free", T_SIZE, F(min_free), "64MiB", 0, 0, "SIZE",
+     "refuse spans (503) when the disk has less free space"},
+    {"sync", T_SYNC, F(sync_full), "normal", 0, 0, "normal|full",
+     "full: fsync before acknowledging (survives power loss)"},
+    {"max-body", T_SIZE, F(max_body), "20MiB", 1024, 0, "SIZE",
+     "largest request body, before and after gzip (413 past it)"},
+    {"queue-spans", T_COUNT, F(queue_spans), "262144", 1, 100000000, "N",
+     "spans waiting to be written before 503 + Retry-After"},
+    {"ingest-concurrency", T_COUNT, F(ingest_concurrency), "8", 1, 1024, "N",
+     "requests decoded and stored at once; others wait"},
+    {"max-connections", T_COUNT, F(max_connections), "1024", 1, 100000, "N",
+     "open connections per listener; more are refused"},
+    {"idle-timeout", T_DURATION, F(idle_timeout_ns), "60s", 0, 0, "DURATION",
+     "close a connection silent this long (whole seconds)"},
+    {"shutdown-timeout", T_DURATION, F(shutdown_timeout_ns), "10s", 0, 0, "DURATION",
+     "on SIGTERM, wait this long for requests in flight"},
+    {"log-level", T_LOGLEVEL, F(log_level), "info", 0, 0, "LEVEL",
+     "debug, info, warn or error"},
+    {"ready-file", T_PATH, F(ready_file), "", 0, 0, "PATH",
+     "write the bound addresses here once spans are accepted"},
+};
+#define NOPTS (sizeof opts / sizeof opts[0])
+
+/* ---- value parsers --------------------------------------------------------------- */
+
+int stitchd_parse_duration(const char *s, uint64_t *ns)
+{
+    static const struct {
+        const char *u;
+        uint64_t mul;
+    } units[] = {{"ns", 1},         {"us", 1000},           {"µs", 1000},
+                 {"ms", 1000000},   {"s", 1000000000ull},   {"m", 60000000000ull},
+                 {"h", 3600000000000ull}, {"d", 86400000000000ull}};
+    if (!s || !*s)
+        return -1;
+    if (!strcmp(s, "0")) {
+        *ns = 0;
+        return 0;
+    }
+    long double total = 0;
+    const char *p = s;
+    while (*p) {
+        if (!isdigit((unsigned char)*p) && *p != '.')
+            return -1;
+        char *end;
+        errno = 0;
+        long double v = strtold(p, &end);
+        if (end == p || errno || v < 0)
+            return -1;
+        p = end;
+        size_t best = 0;
+        uint64_t mul = 0;
+        for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+            size_t l = strlen(units[i].u);
+            /* longest match wins: "ms" over "m" */
+            if (!strncmp(p, units[i].u, l) && l > best) {
+                best = l;
+                mul = units[i].mul;
+            }
+        }
+        if (!best)
+            return -1;
+        p += best;
+        total += v * (long double)mul;
+        if (total > 1.8e19L)
+            return -1;
+    }
+    *ns = (uint64_t)total;
+    return 0;
+}
+
+int stitchd_parse_size(const char *s, uint64_t *bytes)
+{
+    static const struct {
+        const char *u;
+        uint64_t mul;
+    } units[] = {{"", 1},
+                 {"B", 1},
+                 {"KB", 1000ull},
+                 {"MB", 1000000ull},
+                 {"GB", 1000000000ull},
+                 {"TB", 1000000000000ull},
+                 {"K", 1024ull},
+                 {"KiB", 1024ull},
+                 {"M", 1048576ull},
+                 {"MiB", 1048576ull},
+                 {"G", 1073741824ull},
+                 {"GiB", 1073741824ull},
+                 {"T", 1099511627776ull},
+                 {"TiB", 1099511627776ull}};
+    if (!s || !isdigit((unsigned char)*s))
+        return -1;
+    char *end;
+    errno = 0;
+    long double v = strtold(s, &end);
+    if (errno || v < 0)
+        return -1;
+    while (*end == ' ')
+        end++;
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (!strcasecmp(end, units[i].u)) {
+            long double b = v * (long double)units[i].mul;
+            if (b > 1.8e19L)
+                return -1;
+            *bytes = (uint64_t)b;
+            return 0;
+        }
+    return -1;
+}
+
+int stitchd_parse_addr(const char *s, stitchd_addr_t *a)
+{
+    memset(a, 0, sizeof *a);
+    if (!strcmp(s, "off") || !strcmp(s, "false") || !strcmp(s, "disabled")) {
+        a->off = true;
+        return 0;
+    }
+    const char *colon;
+    const char *host = s;
+    size_t hlen;
+    if (*s == '[') {
+        const char *rb = strchr(s, ']');
+        if (!rb || rb[1] != ':')
+            return -1;
+        host = s + 1;
+        hlen = (size_t)(rb - host);
+        colon = rb + 1;
+    } else {
+        colon = strrchr(s, ':');
+        if (!colon || memchr(s, ':', (size_t)(colon - s)))
+            return -1; /* a bare IPv6 address must be bracketed */
+        hlen = (size_t)(colon - s);
+    }
+    if (hlen >= sizeof a->host)
+        return -1;
+    memcpy(a->host, host, hlen);
+    a->host[hlen] = 0;
+    if (!hlen)
+        strcpy(a->host, "0.0.0.0");
+    const char *p = colon + 1;
+    if (!*p)
+        return -1;
+    unsigned long port = 0;
+    for (; *p; p++) {
+        if (!isdigit((unsigned char)*p))
+            return -1;
+        port = port * 10 + (unsigned long)(*p - '0');
+        if (port > 65535)
+            return -1;
+    }
+    a->port = (unsigned)port;
+    return 0;
+}
+
+const char *stitchd_addr_str(const stitchd_addr_t *a, char *buf, size_t n)
+{
+    if (a->off)
+        snprintf(buf, n, "off");
+    else if (strchr(a->host, ':'))
+        snprintf(buf, n, "[%s]:%u", a->host, a->port);
+    else
+        snprintf(buf, n, "%s:%u", a->host, a->port);
+    return buf;
+}
+
+/* ---- the table's setter ------------------------------------------------------------ */
+
+static void fail(const char *where, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void fail(const char *where, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "stitchd: %s%s", where ? where : "", where ? ": " : "");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n");
+    va_end(ap);
+}
+
+static const char *type_expect(enum opt_type t)
+{
+    switch (t) {
+    case T_PATH: return "a path";
+    case T_ADDR: return "HOST:PORT (port 0 = any free port) or off";
+    case T_DURATION: return "a duration such as 72h, 30m, 1h30m, 500ms or 0";
+    case T_SIZE: return "a size such as 10GB, 500MiB or 1048576";
+    case T_SYNC: return "normal or full";
+    case T_COUNT: return "a whole number";
+    case T_LOGLEVEL: return "debug, info, warn or error";
+    }
+    return "?";
+}
+
+/* 0, or -1 after printing why (`where` prefixes the message). */
+static int set_value(stitchd_config_t *c, const opt_t *o, const char *v, const char *where)
+{
+    char *field = (char *)c + o->off;
+    switch (o->type) {
+    case T_PATH:
+        if (strlen(v) >= 4096)
+            goto bad;
+        strcpy(field, v);
+        return 0;
+    case T_ADDR:
+        if (stitchd_parse_addr(v, (stitchd_addr_t *)(void *)field))
+            goto bad;
+        return 0;
+    case T_DURATION:
+        if (stitchd_parse_duration(v, (uint64_t *)(void *)field))
+            goto bad;
+        return 0;
+    case T_SIZE: {
+        uint64_t b;
+        if (stitchd_parse_size(v, &b) || (o->min && b < o->min))
+            goto bad;
+        *(uint64_t *)(void *)field = b;
+        return 0;
+    }
+    case T_SYNC:
+        if (!strcmp(v, "normal"))
+            *(bool *)field = false;
+        else if (!strcmp(v, "full"))
+            *(bool *)field = true;
+        else
+            goto bad;
+        return 0;
+    case T_COUNT: {
+        char *end;
+        errno = 0;
+        unsigned long long n = strtoull(v, &end, 10);
+        if (!isdigit((unsigned char)*v) || *end || errno || n < o->min || n > o->max) {
+            fail(where, "--%s: bad value \"%s\": expected a whole number from %" PRIu64
+                        " to %" PRIu64, o->name, v, o->min, o->max);
+            return -1;
+        }
+        *(uint64_t *)(void *)field = n;
+        return 0;
+    }
+    case T_LOGLEVEL: {
+        st_log_level_t l;
+        if (st_log_parse_level(v, &l))
+            goto bad;
+        *(int *)(void *)field = (int)l;
+        return 0;
+    }
+    }
+bad:
+    if (o->type == T_SIZE && o->min)
+        fail(where, "--%s: bad value \"%s\": expected %s, at least %" PRIu64 " bytes", o->name,
+             v, type_expect(o->type), o->min);
+    else
+        fail(where, "--%s: bad value \"%s\": expected %s", o->name, v, type_expect(o->type));
+    return -1;
+}
+
+/* "otlp_http" and "otlp-http" name the same key. */
+static const opt_t *find_opt(const char *name, size_t len)
+{
+    for (size_t i = 0; i < NOPTS; i++) {
+        const char *n = opts[i].name;
+        if (strlen(n) != len)
+            continue;
+        size_t j = 0;
+        for (; j < len; j++)
+            if (!(n[j] == name[j] || (n[j] == '-' && name[j] == '_')))
+                break;
+        if (j == len)
+            return &opts[i];
+    }
+    return NULL;
+}
+
+/* ---- YAML file --------------------------------------------------------------------- */
+
+static int load_file(stitchd_config_t *c, const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fail(NULL, "--config %s: %s", path, strerror(errno));
+        return -1;
+    }
+    yaml_parser_t p;
+    if (!yaml_parser_initialize(&p)) {
+        fclose(f);
+        fail(NULL, "--config %s: out of memory", path);
+        return -1;
+    }
+    yaml_parser_set_input_file(&p, f);
+    int rc = -1, depth = 0;
+    char key[128] = "";
+    bool have_key = false, top_seen = false;
+    size_t key_line = 0;
+    char where[4200];
+    for (;;) {
+        yaml_event_t ev;
+        if (!yaml_parser_parse(&p, &ev)) {
+            fail(NULL, "%s:%zu: %s", path, p.problem_mark.line + 1,
+                 p.problem ? p.problem : "YAML syntax error");
+            goto out;
+        }
+        yaml_event_type_t t = ev.type;
+        size_t line = ev.start_mark.line + 1;
+        if (t == YAML_STREAM_END_EVENT) {
+            yaml_event_delete(&ev);
+            break;
+        }
+        if (t == YAML_MAPPING_START_EVENT) {
+            if (depth == 0 && !top_seen) {
+                depth = 1;
+                top_seen = true;
+            } else {
+                fail(NULL, "%s:%zu: %s%s%s: expected a plain value, not a mapping", path, line,
+                     have_key ? "key \"" : "", have_key ? key : "", have_key ? "\"" : "");
+                yaml_event_delete(&ev);
+                goto out;
+            }
+        } else if (t == YAML_SEQUENCE_START_EVENT) {
+            fail(NULL, "%s:%zu: %s%s%s: expected a plain value, not a list", path, line,
+                 have_key ? "key \"" : "", have_key ? key : "", have_key ? "\"" : "");
+            yaml_event_delete(&ev);
+            goto out;
+        } else if (t == YAML_MAPPING_END_EVENT) {
+            depth = 0;
+        } else if (t == YAML_ALIAS_EVENT) {
+            fail(NULL, "%s:%zu: aliases are not supported", path, line);
+            yaml_event_delete(&ev);
+            goto out;
+        } else if (t == YAML_SCALAR_EVENT) {
+            const char *v = (const char *)ev.data.scalar.value;
+            if (depth != 1) {
+                if (*v) { /* a document that is a lone scalar */
+                    fail(NULL, "%s:%zu: expected a mapping of key: value", path, line);
+                    yaml_event_delete(&ev);
+                    goto out;
+                }
+            } else if (!have_key) {
+                const opt_t *o = find_opt(v, ev.data.scalar.length);
+                if (!o || !strcmp(v, "config")) {
+                    fail(NULL, "%s:%zu: unknown key \"%s\" (see stitchd --help for the keys)",
+                         path, line, v);
+                    yaml_event_delete(&ev);
+                    goto out;
+                }
+                snprintf(key, sizeof key, "%s", o->name);
+                have_key = true;
+                key_line = line;
+            } else {
+                snprintf(where, sizeof where, "%s:%zu", path, key_line);
+                const opt_t *o = find_opt(key, strlen(key));
+                if (set_value(c, o, v, where)) {
+                    yaml_event_delete(&ev);
+                    goto out;
+                }
+                have_key = false;
+            }
+        }
+        yaml_event_delete(&ev);
+    }
+    rc = 0;
+out:
+    yaml_parser_delete(&p);
+    fclose(f);
+    return rc;
+}
+
+/* ---- environment and command line --------------------------------------------------- */
+
+static int load_env(stitchd_config_t *c)
+{
+    for (size_t i = 0; i < NOPTS; i++) {
+        char env[64] = "STITCHD_";
+        size_t o = strlen(env);
+        for (const char *n = opts[i].name; *n && o + 1 < sizeof env; n++)
+            env[o++] = *n == '-' ? '_' : (char)toupper((unsigned char)*n);
+        env[o] = 0;
+        const char *v = getenv(env);
+        if (v && set_value(c, &opts[i], v, env))
+            return -1;
+    }
+    return 0;
+}
+
+static void print_help(void)
+{
+    printf("Usage: stitchd [flags]\n\n"
+           "stitchd receives spans (OTLP/HTTP protobuf and JSON, Zipkin v2 JSON), stores them\n"
+           "durably in --data, and answers the Jaeger and Zipkin query APIs.\n\n"
+           "Flags (each is also a key of the --config file and a STITCHD_<KEY> environment\n"
+           "variable, e.g. STITCHD_MAX_BODY; flags win over the environment, which wins over\n"
+           "the file):\n");
+    for (size_t i = 0; i < NOPTS; i++) {
+        char lhs[64];
+        snprintf(lhs, sizeof lhs, "--%s %s", opts[i].name, opts[i].metavar);
+        printf("  %-28s %s\n", lhs, opts[i].help);
+        if (*opts[i].def)
+            printf("  %-28s default: %s\n", "", opts[i].def);
+    }
+    printf("  %-28s %s\n", "--config FILE", "YAML file of key: value lines with the keys above");
+    printf("  %-28s %s\n", "--help", "print this text and exit");
+    printf("  %-28s %s\n", "--version", "print the version and exit");
+    printf("\nSignals: SIGINT or SIGTERM stop accepting, finish requests in flight, close the\n"
+           "store and exit 0. Exit status 2: a bad flag, value or config file; 1: a start-up\n"
+           "failure (store, port in use). Logs are logfmt lines on stderr.\n");
+}
+
+int stitchd_config_load(stitchd_config_t *c, int argc, char **argv)
+{
+    memset(c, 0, sizeof *c);
+    for (size_t i = 0; i < NOPTS; i++)
+        if (set_value(c, &opts[i], opts[i].def, "default"))
+            return STITCHD_CONFIG_EXIT_USAGE;
+
+    /* first pass: --help, --version, --config (the file must load before
+     * the flags that override it) */
+    const char *cfg = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            print_help();
+            return STITCHD_CONFIG_EXIT_OK;
+        }
+        if (!strcmp(a, "--version")) {
+            printf("stitchd %s\n", STITCH_VERSION);
+            return STITCHD_CONFIG_EXIT_OK;
+        }
+        if (!strcmp(a, "--config")) {
+            if (i + 1 >= argc) {
+                fail(NULL, "--config needs a value (see --help)");
+                return STITCHD_CONFIG_EXIT_USAGE;
+            }
+            cfg = argv[++i];
+        } else if (!strncmp(a, "--config=", 9)) {
+            cfg = a + 9;
+        }
+    }
+    if (cfg) {
+        if (strlen(cfg) >= sizeof c->config_file) {
+            fail(NULL, "--config: path too long");
+            return STITCHD_CONFIG_EXIT_USAGE;
+        }
+        strcpy(c->config_file, cfg);
+        if (load_file(c, cfg))
+            return STITCHD_CONFIG_EXIT_USAGE;
+    }
+    if (load_env(c))
+        return STITCHD_CONFIG_EXIT_USAGE;
+
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strncmp(a, "--", 2) || !a[2]) {
+            fail(NULL, "unexpected argument \"%s\" (see --help)", a);
+            return STITCHD_CONFIG_EXIT_USAGE;
+        }
+        const char *name = a + 2, *eq = strchr(name, '=');
+        size_t len = eq ? (size_t)(eq - name) : strlen(name);
+        const char *val;
+        if (len == 6 && !strncmp(name, "config", 6)) {
+            if (!eq)
+                i++;
+            continue;
+        }
+        const opt_t *o = find_opt(name, len);
+        if (!o) {
+            fail(NULL, "unknown flag --%.*s (see --help)", (int)len, name);
+            return STITCHD_CONFIG_EXIT_USAGE;
+        }
+        if (eq) {
+            val = eq + 1;
+        } else {
+            if (i + 1 >= argc) {
+                fail(NULL, "--%s needs a value: %s", o->name, type_expect(o->type));
+                return STITCHD_CONFIG_EXIT_USAGE;
+            }
+            val = argv[++i];
+        }
+        if (set_value(c, o, val, NULL))
+            return STITCHD_CONFIG_EXIT_USAGE;
+    }
+    if (!c->data[0]) {
+        fail(NULL, "--data must not be empty");
+        return STITCHD_CONFIG_EXIT_USAGE;
+    }
+    if (c->otlp_http.off && c->zipkin.off)
+        fail(NULL, "warning: both receivers are off; stitchd will only answer queries");
+    return STITCHD_CONFIG_RUN;
+}

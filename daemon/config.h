@@ -1,0 +1,56 @@
+/* daemon/config.h — stitchd's settings: one table (config.c) declares
+ * every key once, with its type, default, bounds and help text, and the
+ * same table reads the YAML file (--config), the environment
+ * (STITCHD_<KEY>, '-' as '_') and the command line (--key VALUE or
+ * --key=VALUE). Later sources win: defaults < file < environment < flags.
+ * The --help text is generated from the table, so it cannot drift from
+ * what is parsed; docs/stitchd.md repeats it. */
+#ifndef STITCHD_CONFIG_H
+#define STITCHD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* A listener address: "HOST:PORT", "[V6]:PORT", or "off". Port 0 = any free port. */
+typedef struct stitchd_addr {
+    bool off;
+    char host[256];
+    unsigned port;
+} stitchd_addr_t;
+
+typedef struct stitchd_config {
+    char data[4096];
+    stitchd_addr_t otlp_http, zipkin, http;
+    uint64_t retention_ns;       /* 0 = keep forever */
+    uint64_t max_disk;           /* bytes; 0 = no cap */
+    uint64_t min_free;           /* bytes; refuse spans below this free space */
+    bool sync_full;
+    uint64_t max_body;           /* bytes, before and after decompression */
+    uint64_t queue_spans;        /* store write queue, spans */
+    uint64_t ingest_concurrency; /* requests decoded + stored at once */
+    uint64_t max_connections;    /* per listener */
+    uint64_t idle_timeout_ns;    /* a connection silent this long is closed */
+    uint64_t shutdown_timeout_ns;/* grace for in-flight requests on SIGTERM */
+    int log_level;               /* st_log_level_t */
+    char ready_file[4096];       /* "" = none */
+    char config_file[4096];      /* "" = none */
+} stitchd_config_t;
+
+/* What stitchd_config_load decided. */
+enum { STITCHD_CONFIG_RUN = 0, STITCHD_CONFIG_EXIT_OK = 1, STITCHD_CONFIG_EXIT_USAGE = 2 };
+
+/* Fill `c` from defaults, the --config file, the environment and argv.
+ * RUN: start. EXIT_OK: --help / --version were printed on stdout.
+ * EXIT_USAGE: a bad flag, value or file; the message is on stderr. */
+int stitchd_config_load(stitchd_config_t *c, int argc, char **argv);
+
+/* "127.0.0.1:4318", "[::1]:4318" — into buf. */
+const char *stitchd_addr_str(const stitchd_addr_t *a, char *buf, size_t n);
+
+/* Parsers shared with tests: 0 or -1. */
+int stitchd_parse_duration(const char *s, uint64_t *ns);
+int stitchd_parse_size(const char *s, uint64_t *bytes);
+int stitchd_parse_addr(const char *s, stitchd_addr_t *a);
+
+#endif

@@ -1,0 +1,147 @@
+/* daemon/main.c — stitchd: read the configuration, open the store, start
+ * the listeners, and wait for SIGINT/SIGTERM to stop in order: stop
+ * accepting, let requests in flight finish (up to --shutdown-timeout),
+ * close the connections, close the store (which writes what it buffers),
+ * exit 0. Exit 2 for a bad configuration, 1 when start-up fails.
+ * Invariant: SIGINT/SIGTERM are blocked in every thread and taken by
+ * sigwait() here, so no handler ever runs inside a request. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemon/log.h"
+#include "daemon/stitchd.h"
+
+#ifndef STITCH_VERSION
+#define STITCH_VERSION "0.0.0"
+#endif
+
+static const char *const names[STITCHD_L_N] = {"otlp-http", "zipkin", "http"};
+
+/* The bound addresses, one "name=addr" line each, written to a temporary
+ * file and renamed so a reader never sees half of it. */
+static int write_ready_file(const stitchd_t *d)
+{
+    const char *path = d->cfg.ready_file;
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return -1;
+    for (int k = 0; k < STITCHD_L_N; k++) {
+        char a[300];
+        fprintf(f, "%s=%s\n", names[k], stitchd_addr_str(&d->bound[k], a, sizeof a));
+    }
+    if (fclose(f) || rename(tmp, path)) {
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+static double mono(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+int main(int argc, char **argv)
+{
+    static stitchd_t d; /* large (paths); static keeps it off the stack */
+    int rc = stitchd_config_load(&d.cfg, argc, argv);
+    if (rc == STITCHD_CONFIG_EXIT_OK)
+        return 0;
+    if (rc != STITCHD_CONFIG_RUN)
+        return 2;
+    st_log_set_level((st_log_level_t)d.cfg.log_level);
+
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, NULL); /* inherited by every thread started below */
+    signal(SIGPIPE, SIG_IGN);
+
+    char q[4200];
+    st_log(ST_LOG_INFO, "main", "starting", "version=%s data=%s sync=%s pid=%ld", STITCH_VERSION,
+           st_log_q(q, sizeof q, d.cfg.data), d.cfg.sync_full ? "full" : "normal",
+           (long)getpid());
+    stitchd_metrics_init();
+
+    stitch_store_opts_t so = {
+        .dir = d.cfg.data,
+        .sync_full = d.cfg.sync_full,
+        .retention_ns = d.cfg.retention_ns,
+        .max_disk_bytes = d.cfg.max_disk,
+        .min_free_bytes = d.cfg.min_free,
+        .max_queue_spans = (size_t)d.cfg.queue_spans,
+    };
+    char err[256] = "";
+    int src = stitch_store_open(&d.store, &so, err, sizeof err);
+    if (src) {
+        char qe[300];
+        st_log(ST_LOG_ERROR, "store", "cannot open the store", "data=%s error=%s",
+               st_log_q(q, sizeof q, d.cfg.data),
+               st_log_q(qe, sizeof qe, err[0] ? err : stitch_strerror(src)));
+        return 1;
+    }
+    if (stitchd_ingest_init(&d)) {
+        st_log(ST_LOG_ERROR, "main", "out of memory", NULL);
+        stitch_store_close(d.store);
+        return 1;
+    }
+    /* bodies in memory: room for every decode slot's body twice (wire and
+     * inflated) plus as many again waiting, at least 256 MiB */
+    d.buffered_max = d.cfg.max_body * 4 * (d.cfg.ingest_concurrency < 4 ? 4 : d.cfg.ingest_concurrency);
+    if (d.buffered_max < (256ull << 20))
+        d.buffered_max = 256ull << 20;
+    if (stitchd_server_start(&d)) {
+        stitchd_server_stop(&d);
+        stitch_store_close(d.store);
+        stitchd_ingest_free(&d);
+        return 1;
+    }
+    atomic_store(&d.ready, true);
+    if (d.cfg.ready_file[0] && write_ready_file(&d)) {
+        char qe[300];
+        st_log(ST_LOG_ERROR, "main", "cannot write the ready file", "path=%s error=%s",
+               st_log_q(q, sizeof q, d.cfg.ready_file), st_log_q(qe, sizeof qe, strerror(errno)));
+    }
+    st_log(ST_LOG_INFO, "main", "ready", NULL);
+
+    int sig = 0;
+    for (;;) {
+        if (sigwait(&set, &sig))
+            continue;
+        if (sig == SIGHUP) {
+            st_log(ST_LOG_INFO, "main", "SIGHUP ignored (restart to change settings)", NULL);
+            continue;
+        }
+        break;
+    }
+    st_log(ST_LOG_INFO, "main", "shutting down", "signal=%s", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    atomic_store(&d.stopping, true);
+    stitchd_server_quiesce(&d);
+    double deadline = mono() + (double)d.cfg.shutdown_timeout_ns / 1e9;
+    while (atomic_load(&d.inflight) > 0 && mono() < deadline) {
+        struct timespec ts = {0, 5 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    long left = atomic_load(&d.inflight);
+    if (left > 0)
+        st_log(ST_LOG_WARN, "main", "requests still in flight at the shutdown timeout",
+               "requests=%ld", left);
+    stitchd_server_stop(&d);
+    stitch_store_close(d.store);
+    stitchd_ingest_free(&d);
+    if (d.cfg.ready_file[0])
+        unlink(d.cfg.ready_file);
+    st_log(ST_LOG_INFO, "main", "stopped", NULL);
+    return 0;
+}

@@ -1,0 +1,681 @@
+/* daemon/server.c — stitchd's HTTP side: three libmicrohttpd daemons (the
+ * OTLP/HTTP port, the Zipkin port, the query/HTTP port), routing, request
+ * bodies (Content-Length or chunked, capped at --max-body before and after
+ * gzip), and sending the stitchd_resp_t the handlers fill.
+ *
+ * Threads: one thread per connection (MHD_USE_THREAD_PER_CONNECTION). A
+ * receiver blocks in stitch_store_append() until its spans are durable;
+ * with a thread per connection that wait stalls nobody else, and the
+ * store's group commit gathers the appends of many connections into one
+ * transaction. What bounds the cost of many connections: --max-connections
+ * per listener, --idle-timeout, the decode slots (ingest.c) and a budget
+ * of body bytes held in memory across all connections (d->buffered_max;
+ * past it new bodies get 503 + Retry-After).
+ *
+ * Invariant: every request that reaches the access handler gets exactly one
+ * response, and every byte counted in d->buffered is given back in
+ * on_completed(), whatever path the request took. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <jansson.h>
+#include <zlib.h>
+
+#include "daemon/log.h"
+#include "daemon/stitchd.h"
+
+/* the least body a refused chunked upload may still send before it is cut off */
+#define DRAIN_MIN (16ull << 20)
+
+static const char *const listener_names[STITCHD_L_N] = {"otlp-http", "zipkin", "http"};
+
+typedef struct listener {
+    stitchd_t *d;
+    stitchd_listener_kind_t kind;
+    int fd;
+} listener_t;
+
+static listener_t listeners[STITCHD_L_N];
+
+enum route { ROUTE_NONE, ROUTE_OTLP, ROUTE_ZIPKIN };
+
+typedef struct req {
+    listener_t *l;
+    char path[1024];         /* raw (not percent-decoded), no query string */
+    char method[16];
+    int path_too_long;
+    int started;             /* the access handler ran (counted in inflight) */
+    int answered;            /* a response is queued */
+    int deferred;            /* `pending` holds the answer for the next call */
+    stitchd_resp_t pending;
+    uint64_t drained;        /* body bytes thrown away after `pending` was decided */
+    enum route route;
+    stitchd_endpoint_t ep;
+    bool json, gzip;
+    uint8_t *body;
+    size_t len, cap;
+    uint64_t reserved;       /* bytes of d->buffered held by this request */
+    struct timespec t0;
+} req_t;
+
+/* ---- responses ------------------------------------------------------------------ */
+
+void stitchd_resp_text(stitchd_resp_t *r, int status, const char *content_type, const char *s)
+{
+    r->status = status;
+    r->content_type = content_type;
+    r->len = strlen(s);
+    r->body = malloc(r->len + 1);
+    if (r->body)
+        memcpy(r->body, s, r->len + 1);
+    else
+        r->len = 0;
+}
+
+static void resp_json(stitchd_resp_t *r, int status, json_t *doc)
+{
+    r->status = status;
+    r->content_type = "application/json";
+    r->body = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    r->len = r->body ? strlen(r->body) : 0;
+    json_decref(doc);
+}
+
+void stitchd_resp_json_error(stitchd_resp_t *r, int status, const char *msg)
+{
+    resp_json(r, status, json_pack("{s:i,s:s}", "code", status, "message", msg ? msg : ""));
+}
+
+void stitchd_resp_jaeger_error(stitchd_resp_t *r, int status, const char *msg)
+{
+    resp_json(r, status,
+              json_pack("{s:n,s:i,s:i,s:i,s:[{s:i,s:s}]}", "data", "total", 0, "limit", 0,
+                        "offset", 0, "errors", "code", status, "msg", msg ? msg : ""));
+}
+
+/* An error in the shape of the request's endpoint. */
+static void error_for(req_t *q, stitchd_resp_t *r, int status, const char *msg)
+{
+    if (q->route == ROUTE_OTLP)
+        recv_otlp_error(r, q->json, status, msg);
+    else if (q->l->kind == STITCHD_L_HTTP)
+        stitchd_resp_jaeger_error(r, status, msg);
+    else
+        stitchd_resp_json_error(r, status, msg);
+}
+
+static double since(const struct timespec *t0)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static enum MHD_Result send_resp(struct MHD_Connection *c, req_t *q, stitchd_resp_t *r)
+{
+    stitchd_t *d = q->l->d;
+    q->answered = 1;
+    if (!r->status) { /* a handler ran out of memory before filling r */
+        r->status = 500;
+        r->content_type = "application/json";
+    }
+    struct MHD_Response *resp =
+        r->body ? MHD_create_response_from_buffer(r->len, r->body, MHD_RESPMEM_MUST_FREE)
+                : MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+    if (!resp) {
+        free(r->body);
+        return MHD_NO;
+    }
+    if (r->content_type && (r->len || r->status != 202))
+        (void)MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type);
+    if (r->retry_after) {
+        char ra[16];
+        snprintf(ra, sizeof ra, "%u", r->retry_after);
+        (void)MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+    }
+    if (r->allow)
+        (void)MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
+    for (size_t i = 0; i + 1 < sizeof r->headers / sizeof r->headers[0] && r->headers[i]; i += 2)
+        (void)MHD_add_response_header(resp, r->headers[i], r->headers[i + 1]);
+    if (atomic_load(&d->stopping))
+        (void)MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    enum MHD_Result ok = MHD_queue_response(c, (unsigned)r->status, resp);
+    MHD_destroy_response(resp);
+    double secs = since(&q->t0);
+    stitchd_metrics_request(q->ep, r->status, secs);
+    if (st_log_enabled(ST_LOG_DEBUG)) {
+        char qp[300];
+        st_log(ST_LOG_DEBUG, "http", "request", "listener=%s method=%s path=%s status=%d bytes=%zu "
+               "seconds=%.6f", listener_names[q->l->kind], q->method,
+               st_log_q(qp, sizeof qp, q->path), r->status, q->len, secs);
+    }
+    return ok;
+}
+
+/* ---- request bodies ---------------------------------------------------------------- */
+
+/* Count `n` more bytes against the global budget; -1 when it is spent. */
+static int reserve(req_t *q, uint64_t n)
+{
+    stitchd_t *d = q->l->d;
+    uint64_t was = atomic_fetch_add(&d->buffered, n);
+    if (was + n > d->buffered_max) {
+        atomic_fetch_sub(&d->buffered, n);
+        return -1;
+    }
+    q->reserved += n;
+    return 0;
+}
+
+/* 0, 413 (past --max-body) or 503 (memory budget spent / no memory). */
+static int body_append(req_t *q, const char *p, size_t n)
+{
+    uint64_t max = q->l->d->cfg.max_body;
+    if (n > max - q->len)
+        return 413;
+    if (q->len + n > q->cap) {
+        size_t cap = q->cap ? q->cap * 2 : 64 * 1024;
+        while (cap < q->len + n)
+            cap *= 2;
+        if (cap > max)
+            cap = (size_t)max;
+        if (reserve(q, cap - q->cap))
+            return 503;
+        uint8_t *nb = realloc(q->body, cap);
+        if (!nb)
+            return 503;
+        q->body = nb;
+        q->cap = cap;
+    }
+    memcpy(q->body + q->len, p, n);
+    q->len += n;
+    return 0;
+}
+
+/* Inflate q->body (gzip, possibly several members) in place of itself.
+ * 0, 400 (not gzip / corrupt), 413 (inflates past --max-body), 503. */
+static int inflate_body(req_t *q, char *why, size_t whylen)
+{
+    uint64_t max = q->l->d->cfg.max_body;
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK)
+        return 503;
+    size_t cap = q->len * 4 < 64 * 1024 ? 64 * 1024 : q->len * 4;
+    if (cap > max)
+        cap = (size_t)max;
+    uint8_t *out = NULL;
+    size_t outlen = 0;
+    int rc = 0;
+    if (reserve(q, cap) || !(out = malloc(cap))) {
+        rc = 503;
+        goto done;
+    }
+    z.next_in = q->body;
+    z.avail_in = (uInt)q->len;
+    for (;;) {
+        if (outlen == cap) {
+            if (cap >= max) {
+                rc = 413;
+                snprintf(why, whylen,
+                         "request body too large: more than %llu bytes after gzip decompression "
+                         "(--max-body)",
+                         (unsigned long long)max);
+                goto done;
+            }
+            size_t ncap = cap * 2 > max ? (size_t)max : cap * 2;
+            uint8_t *no;
+            if (reserve(q, ncap - cap) || !(no = realloc(out, ncap))) {
+                rc = 503;
+                goto done;
+            }
+            out = no;
+            cap = ncap;
+        }
+        z.next_out = out + outlen;
+        z.avail_out = (uInt)(cap - outlen);
+        int zr = inflate(&z, Z_NO_FLUSH);
+        outlen = cap - z.avail_out;
+        if (zr == Z_STREAM_END) {
+            if (z.avail_in == 0)
+                break;
+            inflateReset(&z); /* another gzip member follows */
+            continue;
+        }
+        if (zr == Z_BUF_ERROR && z.avail_in == 0) {
+            rc = 400;
+            snprintf(why, whylen, "invalid gzip body: truncated");
+            goto done;
+        }
+        if (zr != Z_OK && zr != Z_BUF_ERROR) {
+            rc = 400;
+            snprintf(why, whylen, "invalid gzip body: %s", z.msg ? z.msg : "corrupt data");
+            goto done;
+        }
+    }
+done:
+    inflateEnd(&z);
+    if (rc) {
+        free(out);
+        return rc;
+    }
+    stitchd_metrics_body_bytes(q->route == ROUTE_OTLP ? STITCHD_RECV_OTLP_HTTP : STITCHD_RECV_ZIPKIN,
+                               0, outlen);
+    free(q->body); /* its reservation stays until the request ends */
+    q->body = out;
+    q->len = outlen;
+    q->cap = cap;
+    return 0;
+}
+
+/* ---- routing ------------------------------------------------------------------------ */
+
+static const char *header(struct MHD_Connection *c, const char *name)
+{
+    return MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
+}
+
+/* The media type of a Content-Type value, lower-cased, without parameters. */
+static void media_type(const char *ct, char *out, size_t n)
+{
+    size_t o = 0;
+    if (!ct)
+        ct = "";
+    while (*ct == ' ' || *ct == '\t')
+        ct++;
+    for (; *ct && *ct != ';' && *ct != ' ' && *ct != '\t' && o + 1 < n; ct++)
+        out[o++] = (char)((*ct >= 'A' && *ct <= 'Z') ? *ct + 32 : *ct);
+    out[o] = 0;
+}
+
+/* Checks common to both receivers: encoding and declared length. 0 when
+ * the body may come, else the status (r filled). */
+static int check_body_headers(struct MHD_Connection *c, req_t *q, stitchd_resp_t *r)
+{
+    char msg[300];
+    const char *ce = header(c, MHD_HTTP_HEADER_CONTENT_ENCODING);
+    if (ce && *ce && strcasecmp(ce, "identity") && strcasecmp(ce, "none")) {
+        if (!strcasecmp(ce, "gzip") || !strcasecmp(ce, "x-gzip")) {
+            q->gzip = true;
+        } else {
+            snprintf(msg, sizeof msg, "unsupported Content-Encoding \"%.100s\": use gzip or none",
+                     ce);
+            error_for(q, r, 415, msg);
+            return 415;
+        }
+    }
+    const char *cl = header(c, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    uint64_t max = q->l->d->cfg.max_body;
+    if (cl) {
+        char *end;
+        unsigned long long n = strtoull(cl, &end, 10);
+        if (n > max) {
+            snprintf(msg, sizeof msg,
+                     "request body too large: %llu bytes, the limit is %llu (--max-body)", n,
+                     (unsigned long long)max);
+            error_for(q, r, 413, msg);
+            return 413;
+        }
+        if (n && reserve(q, n) == 0) {
+            q->body = malloc(n);
+            if (q->body)
+                q->cap = n;
+        } else if (n) {
+            error_for(q, r, 503, "stitchd is overloaded (too many request bytes in memory); "
+                                 "retry later");
+            r->retry_after = 1;
+            return 503;
+        }
+    }
+    return 0;
+}
+
+/* The first call of a request: decide its route. Returns 1 when r holds
+ * the answer already, 0 when a body is expected. */
+static int start(struct MHD_Connection *c, req_t *q, const char *method, stitchd_resp_t *r)
+{
+    stitchd_t *d = q->l->d;
+    const char *path = q->path;
+    bool get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
+    bool post = !strcmp(method, "POST");
+    char mt[128], msg[300];
+    q->ep = STITCHD_EP_OTHER;
+    if (q->path_too_long) {
+        stitchd_resp_json_error(r, 414, "URI too long");
+        return 1;
+    }
+    switch (q->l->kind) {
+    case STITCHD_L_OTLP_HTTP:
+        if (strcmp(path, "/v1/traces")) {
+            stitchd_resp_json_error(r, 404, "not found: OTLP traces are POSTed to /v1/traces");
+            return 1;
+        }
+        q->route = ROUTE_OTLP;
+        q->ep = STITCHD_EP_OTLP_TRACES;
+        media_type(header(c, MHD_HTTP_HEADER_CONTENT_TYPE), mt, sizeof mt);
+        q->json = !strcmp(mt, "application/json");
+        if (!post) {
+            error_for(q, r, 405, "method not allowed: use POST");
+            r->allow = "POST";
+            return 1;
+        }
+        if (!q->json && strcmp(mt, "application/x-protobuf") && strcmp(mt, "application/protobuf")) {
+            snprintf(msg, sizeof msg,
+                     "unsupported Content-Type \"%.100s\": use application/x-protobuf or "
+                     "application/json", mt);
+            q->route = ROUTE_NONE; /* answer in JSON: the client's encoding is unknown */
+            stitchd_resp_json_error(r, 415, msg);
+            return 1;
+        }
+        return check_body_headers(c, q, r) ? 1 : 0;
+    case STITCHD_L_ZIPKIN:
+        if (!strcmp(path, "/api/v2/spans") && post) {
+            q->route = ROUTE_ZIPKIN;
+            q->ep = STITCHD_EP_ZIPKIN_SPANS;
+            media_type(header(c, MHD_HTTP_HEADER_CONTENT_TYPE), mt, sizeof mt);
+            if (*mt && strcmp(mt, "application/json")) {
+                snprintf(msg, sizeof msg,
+                         "unsupported Content-Type \"%.100s\": use application/json", mt);
+                stitchd_resp_json_error(r, 415, msg);
+                return 1;
+            }
+            return check_body_headers(c, q, r) ? 1 : 0;
+        }
+        if (!strncmp(path, "/api/v2/", 8)) {
+            q->ep = STITCHD_EP_ZIPKIN_QUERY;
+            if (get) {
+                api_zipkin_get(d, c, path, r);
+                return 1;
+            }
+            stitchd_resp_json_error(r, 405, "method not allowed");
+            r->allow = strcmp(path, "/api/v2/spans") ? "GET, HEAD" : "GET, HEAD, POST";
+            return 1;
+        }
+        stitchd_resp_json_error(r, 404, "not found");
+        return 1;
+    case STITCHD_L_HTTP:
+    default:
+        if (get) {
+            api_http_get(d, c, path, r, &q->ep);
+            return 1;
+        }
+        if (!strcmp(path, "/healthz") || !strcmp(path, "/metrics") || !strncmp(path, "/api/", 5)) {
+            stitchd_resp_jaeger_error(r, 405, "method not allowed: use GET");
+            r->allow = "GET, HEAD";
+            return 1;
+        }
+        stitchd_resp_jaeger_error(r, 404, "not found");
+        return 1;
+    }
+}
+
+/* The body is complete: inflate, decode, store, answer. */
+static void finish(req_t *q, stitchd_resp_t *r)
+{
+    stitchd_t *d = q->l->d;
+    stitchd_receiver_t rv = q->route == ROUTE_OTLP ? STITCHD_RECV_OTLP_HTTP : STITCHD_RECV_ZIPKIN;
+    stitchd_metrics_body_bytes(rv, q->len, q->gzip ? 0 : q->len);
+    if (q->gzip) {
+        char why[200] = "";
+        int st = inflate_body(q, why, sizeof why);
+        if (st) {
+            if (st == 503) {
+                error_for(q, r, 503, "stitchd is overloaded (too many request bytes in memory); "
+                                     "retry later");
+                r->retry_after = 1;
+            } else {
+                error_for(q, r, st, why);
+            }
+            return;
+        }
+    }
+    if (q->route == ROUTE_OTLP)
+        recv_otlp_handle(d, q->body, q->len, q->json, r);
+    else
+        recv_zipkin_handle(d, q->body, q->len, r);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    listener_t *l = cls;
+    (void)version;
+    req_t *q = *con_cls;
+    if (!q) { /* the URI callback did not run (out of memory there) */
+        q = calloc(1, sizeof *q);
+        if (!q)
+            return MHD_NO;
+        q->l = l;
+        snprintf(q->path, sizeof q->path, "%s", url);
+        *con_cls = q;
+    }
+    stitchd_resp_t r;
+    memset(&r, 0, sizeof r);
+    if (!q->started) {
+        q->started = 1;
+        snprintf(q->method, sizeof q->method, "%s", method);
+        atomic_fetch_add(&l->d->inflight, 1);
+        clock_gettime(CLOCK_MONOTONIC, &q->t0);
+        if (!start(c, q, method, &r))
+            return MHD_YES; /* a body comes */
+        /* Answered from the headers alone. A request without a body is
+         * answered on the next call: queued in this first call, MHD would
+         * close the connection, as it does when it skips a body. */
+        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+        const char *te = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Transfer-Encoding");
+        if (!te && (!cl || !strcmp(cl, "0"))) {
+            q->pending = r;
+            q->deferred = 1;
+            return MHD_YES;
+        }
+        return send_resp(c, q, &r);
+    }
+    if (q->deferred) {
+        if (*upload_data_size) {
+            /* Drain the rest of a refused body: MHD cannot queue a response
+             * in the middle of an upload. Draining costs no memory; a client
+             * that keeps sending past DRAIN_MAX is cut off. */
+            uint64_t cap = l->d->cfg.max_body * 4 > DRAIN_MIN ? l->d->cfg.max_body * 4 : DRAIN_MIN;
+            q->drained += *upload_data_size;
+            *upload_data_size = 0;
+            return q->drained > cap ? MHD_NO : MHD_YES;
+        }
+        q->deferred = 0;
+        r = q->pending;
+        return send_resp(c, q, &r);
+    }
+    if (*upload_data_size) {
+        int st = body_append(q, upload_data, *upload_data_size);
+        *upload_data_size = 0;
+        if (!st)
+            return MHD_YES;
+        char msg[200];
+        if (st == 413)
+            snprintf(msg, sizeof msg,
+                     "request body too large: the limit is %llu bytes (--max-body)",
+                     (unsigned long long)l->d->cfg.max_body);
+        else
+            snprintf(msg, sizeof msg,
+                     "stitchd is overloaded (too many request bytes in memory); retry later");
+        error_for(q, &r, st, msg);
+        if (st == 503)
+            r.retry_after = 1;
+        q->pending = r;
+        q->deferred = 1;
+        free(q->body); /* what came so far is of no use now */
+        q->body = NULL;
+        q->len = q->cap = 0;
+        return MHD_YES;
+    }
+    finish(q, &r);
+    return send_resp(c, q, &r);
+}
+
+/* MHD's URI log callback: runs first for every request with the raw URI,
+ * before MHD percent-decodes the path. Its result becomes *con_cls. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+    (void)c;
+    req_t *q = calloc(1, sizeof *q);
+    if (!q)
+        return NULL;
+    q->l = cls;
+    size_t n = strcspn(uri, "?#");
+    if (n >= sizeof q->path) {
+        q->path_too_long = 1;
+        n = sizeof q->path - 1;
+    }
+    memcpy(q->path, uri, n);
+    q->path[n] = 0;
+    return q;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)c;
+    (void)toe;
+    listener_t *l = cls;
+    req_t *q = *con_cls;
+    if (!q)
+        return;
+    if (q->deferred) /* the connection died before the answer went out */
+        free(q->pending.body);
+    if (q->reserved)
+        atomic_fetch_sub(&l->d->buffered, q->reserved);
+    if (q->started)
+        atomic_fetch_sub(&l->d->inflight, 1);
+    free(q->body);
+    free(q);
+    *con_cls = NULL;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[300], q[340];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = 0;
+    st_log(ST_LOG_DEBUG, "http", "libmicrohttpd", "detail=%s", st_log_q(q, sizeof q, msg));
+}
+
+/* ---- listeners -------------------------------------------------------------------------- */
+
+static int bind_listener(stitchd_addr_t *a, const char *name)
+{
+    struct addrinfo hints, *res = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    char port[8], addr[300];
+    snprintf(port, sizeof port, "%u", a->port);
+    int gr = getaddrinfo(a->host, port, &hints, &res);
+    if (gr) {
+        st_log(ST_LOG_ERROR, "http", "cannot resolve listen address", "listener=%s addr=%s error=\"%s\"",
+               name, stitchd_addr_str(a, addr, sizeof addr), gai_strerror(gr));
+        return -1;
+    }
+    int fd = socket(res->ai_family, res->ai_socktype | SOCK_CLOEXEC, res->ai_protocol);
+    int one = 1;
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) ||
+        bind(fd, res->ai_addr, res->ai_addrlen) || listen(fd, 1024)) {
+        int e = errno;
+        st_log(ST_LOG_ERROR, "http", "cannot listen", "listener=%s addr=%s error=\"%s\"", name,
+               stitchd_addr_str(a, addr, sizeof addr), strerror(e));
+        if (fd >= 0)
+            close(fd);
+        freeaddrinfo(res);
+        return -1;
+    }
+    freeaddrinfo(res);
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
+        if (ss.ss_family == AF_INET) {
+            struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+            a->port = ntohs(s4->sin_port);
+            inet_ntop(AF_INET, &s4->sin_addr, a->host, sizeof a->host);
+        } else if (ss.ss_family == AF_INET6) {
+            struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+            a->port = ntohs(s6->sin6_port);
+            inet_ntop(AF_INET6, &s6->sin6_addr, a->host, sizeof a->host);
+        }
+    }
+    return fd;
+}
+
+int stitchd_server_start(stitchd_t *d)
+{
+    const stitchd_addr_t *addrs[STITCHD_L_N] = {&d->cfg.otlp_http, &d->cfg.zipkin, &d->cfg.http};
+    uint64_t to = d->cfg.idle_timeout_ns / 1000000000ull;
+    if (d->cfg.idle_timeout_ns && !to)
+        to = 1;
+    for (int k = 0; k < STITCHD_L_N; k++) {
+        listeners[k].d = d;
+        listeners[k].kind = (stitchd_listener_kind_t)k;
+        listeners[k].fd = -1;
+        d->bound[k] = *addrs[k];
+        if (addrs[k]->off)
+            continue;
+        int fd = bind_listener(&d->bound[k], listener_names[k]);
+        if (fd < 0)
+            return -1;
+        listeners[k].fd = fd;
+        unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+                         MHD_USE_ITC | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
+        if (strchr(d->bound[k].host, ':'))
+            flags |= MHD_USE_IPv6;
+        d->mhd[k] = MHD_start_daemon(
+            flags, 0, NULL, NULL, on_request, &listeners[k], MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
+            NULL, MHD_OPTION_LISTEN_SOCKET, fd,
+            MHD_OPTION_CONNECTION_LIMIT, (unsigned)d->cfg.max_connections,
+            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)to, MHD_OPTION_NOTIFY_COMPLETED,
+            on_completed, &listeners[k], MHD_OPTION_URI_LOG_CALLBACK, on_uri, &listeners[k],
+            MHD_OPTION_END);
+        char addr[300];
+        if (!d->mhd[k]) {
+            st_log(ST_LOG_ERROR, "http", "cannot start the HTTP server", "listener=%s addr=%s",
+                   listener_names[k], stitchd_addr_str(&d->bound[k], addr, sizeof addr));
+            close(fd);
+            listeners[k].fd = -1;
+            return -1;
+        }
+        st_log(ST_LOG_INFO, "http", "listening", "listener=%s addr=%s", listener_names[k],
+               stitchd_addr_str(&d->bound[k], addr, sizeof addr));
+    }
+    return 0;
+}
+
+void stitchd_server_quiesce(stitchd_t *d)
+{
+    for (int k = 0; k < STITCHD_L_N; k++)
+        if (d->mhd[k]) {
+            MHD_socket s = MHD_quiesce_daemon(d->mhd[k]);
+            if (s != MHD_INVALID_SOCKET)
+                close(s);
+            listeners[k].fd = -1;
+        }
+}
+
+void stitchd_server_stop(stitchd_t *d)
+{
+    for (int k = 0; k < STITCHD_L_N; k++) {
+        if (d->mhd[k])
+            MHD_stop_daemon(d->mhd[k]);
+        d->mhd[k] = NULL;
+        listeners[k].fd = -1; /* MHD_stop_daemon closed it, or quiesce handed it back */
+    }
+}
