@@ -261,7 +261,12 @@ static int span(stitch_buf_t *b, stitch_buf_t *scratch, const stitch_span_data_t
 {
     static const uint8_t zero[8];
     TRY(STITCH_WIRE_LIT(b, "{\"traceId\":\""));
-    TRY(stitch_wire_hex(b, d->ctx.trace_id, 16));
+    /* a 64-bit id (B3 from an older tracer, or a Zipkin span stitchd
+     * received) goes back out in the 16-digit form it came in */
+    if (memcmp(d->ctx.trace_id, zero, 8))
+        TRY(stitch_wire_hex(b, d->ctx.trace_id, 16));
+    else
+        TRY(stitch_wire_hex(b, d->ctx.trace_id + 8, 8));
     TRY(STITCH_WIRE_LIT(b, "\",\"id\":\""));
     TRY(stitch_wire_hex(b, d->ctx.span_id, 8));
     TRY(STITCH_WIRE_LIT(b, "\""));

@@ -484,6 +484,8 @@ static void test_stitchd_zipkin(void **state)
         assert_int_equal(json_array_size(a), 1);
         json_t *s = json_array_get(a, 0);
         assert_string_equal(json_string_value(json_object_get(s, "id")), "6b221d5bc9e6496c");
+        /* the 64-bit id comes back in the form the client sent */
+        assert_string_equal(json_string_value(json_object_get(s, "traceId")), "5af7183fb1d4cf5f");
         assert_string_equal(json_string_value(json_object_get(s, "name")), "get /api");
         assert_string_equal(json_string_value(json_object_get(s, "kind")), "SERVER");
         json_int_t ts = json_integer_value(json_object_get(s, "timestamp"));

@@ -216,6 +216,24 @@ static void test_wire_zipkin_remote_endpoints(void **state)
     }
 }
 
+/* A 64-bit trace id (high half zero) goes out in its 16-digit form, as
+ * Zipkin clients sent it; any other id keeps all 32 digits. */
+static void test_wire_zipkin_64bit_trace_id(void **state)
+{
+    struct wfx *f = *state;
+    stitch_span_data_t d = *f->spans[0];
+    static const uint8_t id64[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0x46, 0x3a, 0xc3, 0x5c, 0x9f, 0x64, 0x13, 0xad};
+    memcpy(d.ctx.trace_id, id64, 16);
+    const stitch_span_data_t *p = &d;
+    json_t *root = encode(&p, 1);
+    assert_string_equal(jstr(json_array_get(root, 0), "traceId"), "463ac35c9f6413ad");
+    json_decref(root);
+    d.ctx.trace_id[7] = 1; /* not 64-bit any more */
+    root = encode(&p, 1);
+    assert_string_equal(jstr(json_array_get(root, 0), "traceId"), "0000000000000001463ac35c9f6413ad");
+    json_decref(root);
+}
+
 static void test_wire_zipkin_escaping_doubles_empty_limit(void **state)
 {
     struct wfx *f = *state;
@@ -258,6 +276,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_wire_zipkin_mapping, wfx_setup, wfx_teardown),
+        cmocka_unit_test_setup_teardown(test_wire_zipkin_64bit_trace_id, wfx_setup, wfx_teardown),
         cmocka_unit_test(test_wire_zipkin_status_tags),
         cmocka_unit_test(test_wire_zipkin_remote_endpoints),
         cmocka_unit_test_setup_teardown(test_wire_zipkin_escaping_doubles_empty_limit, wfx_setup, wfx_teardown),
