@@ -51,6 +51,21 @@ fuzz: fuzz-build
 bench: build
 	bench/run.sh $(B)
 
+# The e-commerce demo (docs/demo.md): stitchd, nats-server, the database and
+# the five demo services, one "Add to Cart" trace printed. Knobs:
+#   make demo ONCE=1  SLOW=product-db:200ms  FAIL=product-service  DEMO_DB=postgres
+ONCE ?=
+SLOW ?=
+FAIL ?=
+DEMO_DB ?= sqlite
+DEMO_TARGETS = stitchd stitch_cli demo-frontend demo-api-gateway demo-cart-service \
+	demo-product-service demo-inventory-service
+demo: setup
+	cmake -S . -B $(B) -DCMAKE_INSTALL_PREFIX=$(PREFIX) $(CMAKE_ARGS)
+	cmake --build $(B) -j $(JOBS) --target $(DEMO_TARGETS)
+	ONCE="$(ONCE)" SLOW="$(SLOW)" FAIL="$(FAIL)" DEMO_DB="$(DEMO_DB)" STITCH_BIN="$(CURDIR)/$(B)/bin" \
+		demo/run.sh
+
 install: build
 	cmake --install $(B)
 

@@ -16,11 +16,17 @@ zlib1g-dev
 libprotobuf-c-dev
 protobuf-c-compiler
 libsqlite3-dev
+nats-server
+libnats-dev
+postgresql
+libpq-dev
+jq
 libzstd-dev
 libyaml-dev
 curl
 clang
 libclang-rt-14-dev
+chromium
 "
 
 missing=""
@@ -29,6 +35,12 @@ for p in $PACKAGES; do
         missing="$missing $p"
     fi
 done
+# The web UI's browser test (tests/ui/run.sh) also needs Node.js (>= 20 for
+# playwright-core) and npm. Debian's nodejs and npm are installed only when
+# there is no node/npm at all: a machine with NodeSource's nodejs (which
+# bundles npm and conflicts with Debian's npm package) keeps its own.
+command -v node >/dev/null 2>&1 || missing="$missing nodejs"
+command -v npm >/dev/null 2>&1 || missing="$missing npm"
 [ -z "$missing" ] && exit 0
 
 echo "setup: installing missing Debian packages:$missing"
