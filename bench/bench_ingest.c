@@ -33,21 +33,10 @@
 #include "stitch/stitch.h"
 #include "wire/wire.h"
 
-#define MAX_BATCH 4096
-#define NSVC 5
-#define RESERVOIR 1024
+#include "bench/gen.h"
 
-static const char *svc_names[NSVC] = {"frontend", "api-gateway", "cart-service", "product-service",
-                                      "inventory-service"};
-static const char *svc_ops[NSVC][3] = {
-    {"POST /cart/add", "GET /", "GET /product/{id}"},
-    {"POST /cart/add", "GET /api/products", "POST /api/checkout"},
-    {"addItem", "getCart", "checkout"},
-    {"getProduct", "listProducts", "SELECT products"},
-    {"process cart.events", "reserveStock", "releaseStock"},
-};
-static stitch_attr_t svc_res[NSVC][4];
-static const stitch_scope_info_t scope = {"stitch-bench", "0.1.0"};
+#define MAX_BATCH GEN_MAX_BATCH
+#define RESERVOIR 1024
 
 struct opts {
     const char *endpoint;   /* OTLP traces URL */
@@ -82,14 +71,7 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static uint64_t xs(uint64_t *s)
-{
-    uint64_t x = *s;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return *s = x;
-}
+#define xs gen_xs
 
 static uint64_t wall_ns(void)
 {
@@ -99,79 +81,18 @@ static uint64_t wall_ns(void)
 }
 
 struct gen {
-    uint64_t rng;
-    stitch_span_data_t spans[MAX_BATCH];
-    const stitch_span_data_t *ptrs[MAX_BATCH];
-    stitch_attr_t attrs[MAX_BATCH][10];
-    stitch_event_t ev[MAX_BATCH];
-    stitch_attr_t evattrs[MAX_BATCH][1];
-    char str[MAX_BATCH][3][80];
+    gen_t sp; /* the spans of the next request */
     stitch_buf_t out;
     double *lat;
     size_t nlat, caplat;
 };
 
-/* A fresh request in g->out. */
+/* A fresh request in g->out (bench/gen.h makes the spans). */
 static int build_request(struct gen *g)
 {
-    static const char *methods[] = {"GET", "POST", "PUT", "DELETE"};
-    uint64_t now = wall_ns();
-    int ts = O.trace_spans;
-    for (int i = 0; i < O.batch; i++) {
-        stitch_span_data_t *d = &g->spans[i];
-        memset(d, 0, sizeof *d);
-        int k = i % ts; /* position in its trace */
-        if (k == 0) {
-            uint64_t a = xs(&g->rng), b = xs(&g->rng);
-            memcpy(d->ctx.trace_id, &a, 8);
-            memcpy(d->ctx.trace_id + 8, &b, 8);
-        } else {
-            memcpy(d->ctx.trace_id, g->spans[i - 1].ctx.trace_id, 16);
-            memcpy(d->parent_span_id, g->spans[i - 1].ctx.span_id, 8);
-        }
-        uint64_t sid = xs(&g->rng) | 1;
-        memcpy(d->ctx.span_id, &sid, 8);
-        d->ctx.flags = 1;
-        int svc = k % NSVC;
-        d->name = svc_ops[svc][xs(&g->rng) % 3];
-        d->kind = k == 0 ? STITCH_SPAN_KIND_SERVER : (k & 1) ? STITCH_SPAN_KIND_CLIENT : STITCH_SPAN_KIND_SERVER;
-        uint64_t dur = 100000 + xs(&g->rng) % 50000000;
-        d->start_ns = now - 60000000ull + (uint64_t)k * 1000000ull + xs(&g->rng) % 1000;
-        d->end_ns = d->start_ns + dur;
-        char *user = g->str[i][0], *peer = g->str[i][1], *url = g->str[i][2];
-        snprintf(user, 80, "user-%u", (unsigned)(xs(&g->rng) % 100000));
-        snprintf(peer, 80, "10.0.%u.%u", (unsigned)(xs(&g->rng) % 256), (unsigned)(xs(&g->rng) % 256));
-        snprintf(url, 80, "http://%.4s:8080/cart/items?s=%08x", svc_names[svc], (unsigned)xs(&g->rng));
-        stitch_attr_t *a = g->attrs[i];
-        a[0] = stitch_attr_str("http.request.method", methods[xs(&g->rng) % 4]);
-        a[1] = stitch_attr_str("http.route", d->name);
-        a[2] = stitch_attr_str("url.full", url);
-        a[3] = stitch_attr_int("http.response.status_code", (xs(&g->rng) % 20) ? 200 : 503);
-        a[4] = stitch_attr_str("network.peer.address", peer);
-        a[5] = stitch_attr_int("network.peer.port", 1024 + (int64_t)(xs(&g->rng) % 60000));
-        a[6] = stitch_attr_str("user.id", user);
-        a[7] = stitch_attr_int("cart.items", (int64_t)(xs(&g->rng) % 20));
-        a[8] = stitch_attr_double("cart.total", (double)(xs(&g->rng) % 100000) / 100.0);
-        a[9] = stitch_attr_bool("cache.hit", xs(&g->rng) & 1);
-        d->attrs = a;
-        d->nattrs = 10;
-        g->evattrs[i][0] = stitch_attr_int("cache.size", (int64_t)(xs(&g->rng) % 4096));
-        g->ev[i] = (stitch_event_t){d->start_ns + 20000, "cache lookup", g->evattrs[i], 1, 0};
-        d->events = &g->ev[i];
-        d->nevents = 1;
-        if (xs(&g->rng) % 20 == 0) {
-            d->status = STITCH_STATUS_ERROR;
-            d->status_message = "upstream unavailable";
-        } else {
-            d->status_message = "";
-        }
-        d->resource = svc_res[svc];
-        d->nresource = 4;
-        d->scope = &scope;
-        g->ptrs[i] = d;
-    }
+    gen_fill(&g->sp, O.batch, O.trace_spans, wall_ns());
     stitch_buf_reset(&g->out);
-    return stitch_wire_otlp_proto_encode(g->ptrs, (size_t)O.batch, &g->out);
+    return stitch_wire_otlp_proto_encode(g->sp.ptrs, (size_t)O.batch, &g->out);
 }
 
 static void remember(struct gen *g)
@@ -180,10 +101,10 @@ static void remember(struct gen *g)
     pthread_mutex_lock(&R.mu);
     for (int i = 0; i < O.batch; i += O.trace_spans) {
         long n = R.seen++;
-        long slot = n < RESERVOIR ? n : (long)(xs(&g->rng) % (uint64_t)(n + 1));
+        long slot = n < RESERVOIR ? n : (long)(xs(&g->sp.rng) % (uint64_t)(n + 1));
         if (slot < RESERVOIR) {
-            memcpy(R.ids[slot], g->spans[i].ctx.trace_id, 16);
-            const stitch_value_t *u = &g->spans[i].attrs[6].value;
+            memcpy(R.ids[slot], g->sp.spans[i].ctx.trace_id, 16);
+            const stitch_value_t *u = &g->sp.spans[i].attrs[6].value;
             snprintf(R.users[slot], sizeof R.users[slot], "%.*s", (int)u->len, u->u.str);
         }
     }
@@ -446,12 +367,7 @@ int main(int argc, char **argv)
     if (O.connections < 1 || O.connections > 256 || O.batch < 1 || O.batch > MAX_BATCH ||
         O.trace_spans < 1 || O.trace_spans > O.batch || O.seconds <= 0)
         usage();
-    for (int s = 0; s < NSVC; s++) {
-        svc_res[s][0] = stitch_attr_str("service.name", svc_names[s]);
-        svc_res[s][1] = stitch_attr_str("service.version", "1.4.2");
-        svc_res[s][2] = stitch_attr_str("deployment.environment.name", "production");
-        svc_res[s][3] = stitch_attr_str("host.name", "node-7f9c6d-x2x9");
-    }
+    gen_init();
     curl_global_init(CURL_GLOBAL_DEFAULT);
     char otlp[256], query[256];
     if (!O.endpoint) {
@@ -476,7 +392,7 @@ int main(int argc, char **argv)
     struct gen *gens = calloc((size_t)O.connections, sizeof *gens);
     pthread_t *th = calloc((size_t)O.connections, sizeof *th);
     for (int i = 0; i < O.connections; i++) {
-        gens[i].rng = 0x9E3779B97F4A7C15ull * (uint64_t)(i + 1) ^ wall_ns();
+        gens[i].sp.rng = 0x9E3779B97F4A7C15ull * (uint64_t)(i + 1) ^ wall_ns();
         gens[i].out = (stitch_buf_t)STITCH_BUF_INIT(0);
     }
     double t0 = now_s();

@@ -1,8 +1,9 @@
 /* bench/bench_store.c — the embedded store (store/): append throughput with
- * group commit (1 and 2 appending threads, batches of 512 realistic spans
- * with random trace and span ids, ~10 attributes and an event each), bytes
- * per span on disk once compacted, and trace-by-id / search latencies
- * (p50, p99) over what was loaded.
+ * group commit (1 and 2 appending threads, batches of 512 spans from
+ * bench/gen.h, the load generator's spans: traces of 8 spans over 5
+ * services, unique random ids, ~10 attributes and an event each, values
+ * varied per span), bytes per span on disk once compacted, and
+ * trace-by-id / search latencies (p50, p99) over what was loaded.
  *
  * Each run loads a fresh store in a temporary directory:
  *   append      spans/s acknowledged by stitch_store_append (compaction runs
@@ -10,8 +11,9 @@
  *   drained     spans/s including compacting what was left in the head
  *   bytes/span  the SQLite file (+ WAL) after compaction, / spans
  *   trace       stitch_store_get_trace of a random stored trace
- *   search      service=cart + tag user.id=<one stored value> + min duration
- *   search_svc  service=cart, limit 20 (what a UI opens with)
+ *   search      service=cart-service + tag user.id=<the user of a stored
+ *               cart-service span> + min duration 1 ms
+ *   search_svc  service=cart-service, limit 20 (what a UI opens with)
  * Medians over runs.
  *
  * Usage: bench_store [--spans N] [--threads T] [--runs R] [--queries Q] [--sync-full] */
@@ -21,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench/gen.h"
 #include "bench/spans.h"
 #include "store/internal.h"
 #include "store/store.h"
@@ -30,52 +33,46 @@
 static size_t NSPANS = 1000000;
 static int THREADS = 1, RUNS = 3, QUERIES = 200;
 static bool SYNC_FULL = false;
-static const stitch_span_data_t **TEMPLATE; /* BATCH realistic spans */
+#define TRACE_SPANS 8
+#define CART_POS 2 /* span 2 of a trace is cart-service's (gen.h: service k % 5) */
 
-static uint64_t splitmix(uint64_t x)
-{
-    x += 0x9e3779b97f4a7c15ull;
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-    return x ^ (x >> 31);
-}
-
-/* span number i: trace id and span id from i (random-looking) */
-static void ids_of(uint64_t i, uint8_t tid[16], uint8_t sid[8])
-{
-    uint64_t a = splitmix(i * 2 + 1), b = splitmix(i * 2 + 2), c = splitmix(~i);
-    memcpy(tid, &a, 8);
-    memcpy(tid + 8, &b, 8);
-    memcpy(sid, &c, 8);
-}
+/* What the queries look for: per trace (global number), its id and the
+ * user.id of its cart-service span. */
+static uint8_t (*TIDS)[16];
+static char (*USERS)[16];
+static uint64_t T0; /* the load's clock: batch b "arrives" at T0 + b x 1.28 ms (400 k spans/s) */
 
 typedef struct worker {
     stitch_store_t *s;
-    size_t from, to; /* span numbers */
+    size_t from, to; /* span numbers, multiples of BATCH */
     int failures;
 } worker_t;
 
 static void *append_main(void *arg)
 {
     worker_t *w = arg;
-    stitch_span_data_t d[BATCH];
-    const stitch_span_data_t *p[BATCH];
+    gen_t *g = malloc(sizeof *g);
+    if (!g)
+        exit(1);
+    g->rng = 0x9E3779B97F4A7C15ull * (w->from / BATCH + 1) | 1;
     for (size_t i = w->from; i < w->to; i += BATCH) {
         size_t n = w->to - i < BATCH ? w->to - i : BATCH;
-        for (size_t j = 0; j < n; j++) {
-            d[j] = *TEMPLATE[j];
-            ids_of(i + j, d[j].ctx.trace_id, d[j].ctx.span_id);
-            uint64_t shift = (uint64_t)(i / BATCH) * 512000000ull; /* ~1 s per batch */
-            d[j].start_ns += shift;
-            d[j].end_ns += shift;
-            p[j] = &d[j];
+        gen_fill(g, (int)n, TRACE_SPANS, T0 + (uint64_t)(i / BATCH) * 1280000ull);
+        for (size_t j = 0; j < n; j += TRACE_SPANS) {
+            size_t t = (i + j) / TRACE_SPANS;
+            memcpy(TIDS[t], g->spans[j].ctx.trace_id, 16);
+            if (j + CART_POS < n) {
+                const stitch_value_t *u = &g->spans[j + CART_POS].attrs[6].value;
+                snprintf(USERS[t], sizeof USERS[t], "%.*s", (int)u->len, u->u.str);
+            }
         }
         int rc;
-        while ((rc = stitch_store_append(w->s, p, n)) == STITCH_EBUSY)
+        while ((rc = stitch_store_append(w->s, g->ptrs, n)) == STITCH_EBUSY)
             ;
         if (rc)
             w->failures++;
     }
+    free(g);
     return NULL;
 }
 
@@ -157,15 +154,14 @@ static void one_run(figures_t *f)
     double *lat = malloc((size_t)(QUERIES > 10 ? QUERIES : 10) * sizeof *lat);
     srand(1234);
     for (int q = 0; q < QUERIES; q++) {
-        uint64_t i = ((uint64_t)rand() << 16 ^ (uint64_t)rand()) % NSPANS;
-        uint8_t tid[16], sid[8];
-        ids_of(i, tid, sid);
+        uint64_t i = ((uint64_t)rand() << 16 ^ (uint64_t)rand()) % (NSPANS / TRACE_SPANS);
+        const uint8_t *tid = TIDS[i];
         stitch_store_result_t r;
         stitch_store_result_init(&r);
         double a = now_s();
         int rc = stitch_store_get_trace(s, tid, &r);
         lat[q] = (now_s() - a) * 1e3;
-        if (rc || r.ntraces != 1 || r.traces[0].count != 1) {
+        if (rc || r.ntraces != 1 || r.traces[0].count != TRACE_SPANS) {
             fprintf(stderr, "trace %llu not found\n", (unsigned long long)i);
             exit(1);
         }
@@ -175,10 +171,9 @@ static void one_run(figures_t *f)
     f->trace99 = pct(lat, QUERIES, 0.99);
     int nq = QUERIES / 4 > 10 ? QUERIES / 4 : 10;
     for (int q = 0; q < nq; q++) {
-        char user[32];
-        snprintf(user, sizeof user, "user-%d", rand() % 100000);
-        stitch_store_tag_t tag = {"user.id", user};
-        stitch_store_query_t qq = {.service = "cart", .kind = -1, .tags = &tag, .ntags = 1,
+        uint64_t i = ((uint64_t)rand() << 16 ^ (uint64_t)rand()) % (NSPANS / TRACE_SPANS);
+        stitch_store_tag_t tag = {"user.id", USERS[i]};
+        stitch_store_query_t qq = {.service = "cart-service", .kind = -1, .tags = &tag, .ntags = 1,
                                    .duration_min_ns = 1000000, .limit = 20};
         stitch_store_result_t r;
         stitch_store_result_init(&r);
@@ -191,7 +186,7 @@ static void one_run(figures_t *f)
     f->search50 = pct(lat, nq, 0.5);
     f->search99 = pct(lat, nq, 0.99);
     for (int q = 0; q < nq; q++) {
-        stitch_store_query_t qq = {.service = "cart", .kind = -1, .limit = 20};
+        stitch_store_query_t qq = {.service = "cart-service", .kind = -1, .limit = 20};
         stitch_store_result_t r;
         stitch_store_result_init(&r);
         double a = now_s();
@@ -239,13 +234,14 @@ int main(int argc, char **argv)
         return 2;
     }
     (void)bench_start; /* spans.h's argument parser: ours takes other flags */
-    stitch_provider_t *p;
-    stitch_processor_t *mem = make_batch(&p, BATCH);
-    if (!mem)
+    (void)make_batch;  /* spans.h's batch repeats its values: gen.h varies them */
+    NSPANS = NSPANS / BATCH * BATCH;
+    gen_init();
+    TIDS = calloc(NSPANS / TRACE_SPANS, sizeof *TIDS);
+    USERS = calloc(NSPANS / TRACE_SPANS, sizeof *USERS);
+    if (!TIDS || !USERS)
         return 1;
-    TEMPLATE = malloc(BATCH * sizeof *TEMPLATE);
-    for (size_t i = 0; i < BATCH; i++)
-        TEMPLATE[i] = stitch_memory_processor_get(mem, i);
+    T0 = st_now_ns() - 3600ull * 1000000000ull;
     figures_t f[32], med;
     double v[32];
     for (int r = 0; r < RUNS; r++) {
@@ -274,7 +270,7 @@ int main(int argc, char **argv)
     printf("trace       p50 %.2f ms  p99 %.2f ms\n", med.trace50, med.trace99);
     printf("search      p50 %.2f ms  p99 %.2f ms  (service + tag + min duration)\n", med.search50, med.search99);
     printf("search_svc  p50 %.2f ms  p99 %.2f ms  (service only, limit 20)\n", med.svc50, med.svc99);
-    free(TEMPLATE);
-    stitch_provider_free(p);
+    free(TIDS);
+    free(USERS);
     return 0;
 }

@@ -1,6 +1,6 @@
 /* store/block.c — blocks: how compaction turns head spans into one block
  * (deduplicated, sorted by trace id then start, cut into zstd-compressed
- * OTLP protobuf pages) and the block's summary, the part kept in memory.
+ * columnar pages) and the block's summary, the part kept in memory.
  *
  * Summary blob (all integers little-endian, as the host writes them: the
  * engine runs where it wrote its file):
@@ -16,9 +16,11 @@
  *   ...     per dep         calls u64, errors u64, parent (u16 len, bytes,
  *                           NUL), child (u16 len, bytes, NUL)
  *
- * Page i of the block is the row page(block, i): one zstd frame of an OTLP
- * ExportTraceServiceRequest holding the page's spans, resources and scopes
- * interned by content so a page has few ResourceSpans groups.
+ * Page i of the block is the row page(block, i): one zstd frame of a
+ * columnar page (store/page.c) holding the page's spans, resources and
+ * scopes interned by content first so a page has one resource per service.
+ * (Schema 1 wrote OTLP ExportTraceServiceRequests there; st_decode_page
+ * still reads them.)
  * Invariant: a trace's spans are contiguous across pages (pages cover
  * disjoint [first, last] trace-id ranges, except that a trace of more than
  * 4 x ST_PAGE_SPANS spans may continue on the next page). */
@@ -56,10 +58,25 @@ static ZSTD_DCtx *dctx(void)
     return d;
 }
 
-int st_decode_blob(const void *z, size_t zlen, stitch_buf_t *tmp, stitch_wire_batch_t *b)
+static pthread_key_t ckey;
+static pthread_once_t ckey_once = PTHREAD_ONCE_INIT;
+static void cctx_free(void *p) { ZSTD_freeCCtx(p); }
+static void ckey_init(void) { (void)pthread_key_create(&ckey, cctx_free); }
+
+static ZSTD_CCtx *st_cctx(void)
+{
+    (void)pthread_once(&ckey_once, ckey_init);
+    ZSTD_CCtx *c = pthread_getspecific(ckey);
+    if (!c && (c = ZSTD_createCCtx()) != NULL)
+        (void)pthread_setspecific(ckey, c);
+    return c;
+}
+
+/* Decompress one zstd frame into tmp (reset first). */
+static int unzstd(const void *z, size_t zlen, stitch_buf_t *tmp)
 {
     unsigned long long n = ZSTD_getFrameContentSize(z, zlen);
-    if (n == ZSTD_CONTENTSIZE_ERROR || n == ZSTD_CONTENTSIZE_UNKNOWN || n > (1ull << 31))
+    if (n == ZSTD_CONTENTSIZE_ERROR || n == ZSTD_CONTENTSIZE_UNKNOWN || n > (1ull << 30))
         return STITCH_EPARSE;
     ZSTD_DCtx *d = dctx();
     if (!d)
@@ -70,9 +87,161 @@ int st_decode_blob(const void *z, size_t zlen, stitch_buf_t *tmp, stitch_wire_ba
     size_t r = ZSTD_decompressDCtx(d, tmp->data, (size_t)n, z, zlen);
     if (ZSTD_isError(r) || r != n)
         return STITCH_EPARSE;
+    tmp->len = (size_t)n;
+    return 0;
+}
+
+int st_decode_blob(const void *z, size_t zlen, stitch_buf_t *tmp, stitch_wire_batch_t *b)
+{
+    int rc = unzstd(z, zlen, tmp);
+    if (rc)
+        return rc;
     stitch_wire_error_t err;
-    int rc = stitch_wire_otlp_proto_decode(b, tmp->data, (size_t)n, &err);
+    rc = stitch_wire_otlp_proto_decode(b, tmp->data, tmp->len, &err);
     return rc < 0 ? rc : 0;
+}
+
+static uint64_t rd_varint(const uint8_t **pp, const uint8_t *end, bool *bad)
+{
+    uint64_t v = 0;
+    for (unsigned sh = 0; sh < 64; sh += 7) {
+        if (*pp >= end)
+            break;
+        uint8_t c = *(*pp)++;
+        v |= (uint64_t)(c & 0x7f) << sh;
+        if (!(c & 0x80))
+            return v;
+    }
+    *bad = true;
+    return 0;
+}
+
+static int w_varint(stitch_buf_t *b, uint64_t v)
+{
+    uint8_t t[10];
+    size_t n = 0;
+    while (v >= 0x80) {
+        t[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    t[n++] = (uint8_t)v;
+    return stitch_buf_append(b, t, n);
+}
+
+#define PACK_MAGIC "STZ1"
+#define PACK_MAX_RAW (64u << 20) /* a page never decodes to more */
+
+int st_page_pack(const stitch_buf_t *raw, const size_t *lens, size_t nparts, int level, stitch_buf_t *out)
+{
+    ZSTD_CCtx *c = st_cctx();
+    if (!c)
+        return STITCH_ENOMEM;
+    out->len = 0;
+    if (stitch_buf_append(out, PACK_MAGIC, 4) || w_varint(out, nparts))
+        return STITCH_ENOMEM;
+    size_t off = 0;
+    for (size_t i = 0; i < nparts; i++) {
+        const uint8_t *p = raw->data + off;
+        size_t n = lens[i];
+        off += n;
+        size_t bound = ZSTD_compressBound(n);
+        if (w_varint(out, n) || stitch_buf_reserve(out, bound + 10))
+            return STITCH_ENOMEM;
+        /* stored length, then the bytes: write the frame after room for
+         * the longest varint, then move it down */
+        size_t at = out->len;
+        size_t z = n >= 16 ? ZSTD_compressCCtx(c, out->data + at + 10, bound, p, n, level) : 0;
+        if (n >= 16 && !ZSTD_isError(z) && z < n) {
+            uint8_t t[10];
+            size_t tn = 0;
+            uint64_t v = z;
+            while (v >= 0x80) {
+                t[tn++] = (uint8_t)(v | 0x80);
+                v >>= 7;
+            }
+            t[tn++] = (uint8_t)v;
+            memmove(out->data + at + tn, out->data + at + 10, z);
+            memcpy(out->data + at, t, tn);
+            out->len = at + tn + z;
+        } else if (w_varint(out, n) || stitch_buf_append(out, p, n)) {
+            return STITCH_ENOMEM;
+        }
+    }
+    return off == raw->len ? 0 : STITCH_EINVAL;
+}
+
+/* "STZ1" page -> the raw page in tmp. */
+static int unpack(const uint8_t *p, size_t n, stitch_buf_t *tmp)
+{
+    const uint8_t *q = p + 4, *end = p + n;
+    bool bad = false;
+    size_t total = 0;
+    uint64_t nparts = rd_varint(&q, end, &bad), parts = 0;
+    const uint8_t *first = q;
+    /* sizes first: one allocation */
+    for (; q < end; parts++) {
+        uint64_t rl = rd_varint(&q, end, &bad), sl = rd_varint(&q, end, &bad);
+        if (bad || parts >= ST_PAGE_MAX_PARTS || sl > (uint64_t)(end - q) || rl > PACK_MAX_RAW - total ||
+            sl > rl)
+            return STITCH_EPARSE;
+        total += rl;
+        q += sl;
+    }
+    if (bad || parts != nparts)
+        return STITCH_EPARSE;
+    tmp->len = 0;
+    if (stitch_buf_reserve(tmp, total ? total : 1))
+        return STITCH_ENOMEM;
+    ZSTD_DCtx *d = dctx();
+    if (!d)
+        return STITCH_ENOMEM;
+    for (q = first; q < end;) {
+        uint64_t rl = rd_varint(&q, end, &bad), sl = rd_varint(&q, end, &bad);
+        if (sl == rl) {
+            memcpy(tmp->data + tmp->len, q, sl);
+        } else {
+            size_t r = ZSTD_decompressDCtx(d, tmp->data + tmp->len, rl, q, sl);
+            if (ZSTD_isError(r) || r != rl)
+                return STITCH_EPARSE;
+        }
+        tmp->len += rl;
+        q += sl;
+    }
+    return 0;
+}
+
+int st_decode_page(const void *z, size_t zlen, stitch_buf_t *tmp, stitch_wire_batch_t *b)
+{
+    int rc = zlen >= 4 && !memcmp(z, PACK_MAGIC, 4) ? unpack(z, zlen, tmp) : unzstd(z, zlen, tmp);
+    if (rc)
+        return rc;
+    /* a columnar page starts with "STP"; an OTLP request (schema 1's
+     * pages) with field 1's tag, 0x0a */
+    if (tmp->len >= 4 && !memcmp(tmp->data, "STP", 3))
+        return st_page_decode(b, tmp->data, tmp->len);
+    stitch_wire_error_t err;
+    rc = stitch_wire_otlp_proto_decode(b, tmp->data, tmp->len, &err);
+    return rc < 0 ? rc : 0;
+}
+
+/* ---- head memory ------------------------------------------------------------------ */
+
+st_hmem_t *st_hmem_new(void)
+{
+    st_hmem_t *m = malloc(sizeof *m);
+    if (m) {
+        stitch_wire_batch_init(&m->b, 0);
+        atomic_init(&m->refs, 1);
+    }
+    return m;
+}
+
+void st_hmem_unref(st_hmem_t *m)
+{
+    if (m && atomic_fetch_sub(&m->refs, 1) == 1) {
+        stitch_wire_batch_free(&m->b);
+        free(m);
+    }
 }
 
 /* ---- summary parsing -------------------------------------------------------------- */
@@ -534,19 +703,6 @@ static int w_bloom(stitch_buf_t *out, const hset_t *s, unsigned bpk)
     return 0;
 }
 
-static int add_attrs(hset_t *s, const stitch_attr_t *a, uint32_t n)
-{
-    char tmp[1024];
-    for (uint32_t i = 0; i < n; i++) {
-        size_t kl = strlen(a[i].key), vl;
-        const char *v = st_value_text(&a[i].value, tmp, sizeof tmp, &vl);
-        if (hset_add(s, st_entry_hash(ST_ENT_KEY, a[i].key, kl, NULL, 0)) ||
-            hset_add(s, st_entry_hash(ST_ENT_KV, a[i].key, kl, v, vl)))
-            return STITCH_ENOMEM;
-    }
-    return 0;
-}
-
 typedef struct depacc {
     struct {
         char *p, *c;
@@ -590,20 +746,6 @@ static void dep_add(void *arg, const char *p, size_t pl, const char *c, size_t c
     d->n++;
 }
 
-static pthread_key_t ckey;
-static pthread_once_t ckey_once = PTHREAD_ONCE_INIT;
-static void cctx_free(void *p) { ZSTD_freeCCtx(p); }
-static void ckey_init(void) { (void)pthread_key_create(&ckey, cctx_free); }
-
-static ZSTD_CCtx *st_cctx(void)
-{
-    (void)pthread_once(&ckey_once, ckey_init);
-    ZSTD_CCtx *c = pthread_getspecific(ckey);
-    if (!c && (c = ZSTD_createCCtx()) != NULL)
-        (void)pthread_setspecific(ckey, c);
-    return c;
-}
-
 int st_compress(const void *in, size_t n, int level, stitch_buf_t *out)
 {
     ZSTD_CCtx *c = st_cctx();
@@ -620,23 +762,26 @@ int st_compress(const void *in, size_t n, int level, stitch_buf_t *out)
     return 0;
 }
 
-int st_block_build(const stitch_span_data_t *spans, size_t n, st_built_t *out)
+int st_block_build(const stitch_span_data_t *const *spans, size_t n, st_built_t *out)
 {
     memset(out, 0, sizeof *out);
     builder_t B = {0};
     hset_t set = {0};
     depacc_t deps = {0};
     stitch_buf_t enc = STITCH_BUF_INIT(0);
+    st_page_enc_t *pe = st_page_enc_new();
     int rc = STITCH_ENOMEM;
+    if (!pe)
+        return rc;
     /* shallow copies whose resource and scope point at the interned ones */
     stitch_span_data_t *cp = malloc((n ? n : 1) * sizeof *cp);
     const stitch_span_data_t **sp = malloc((n ? n : 1) * sizeof *sp);
     if (!cp || !sp)
         goto done;
     for (size_t i = 0; i < n; i++) {
-        cp[i] = spans[i];
-        const void *r = intern(&B, &spans[i], false);
-        const void *sc = intern(&B, &spans[i], true);
+        cp[i] = *spans[i];
+        const void *r = intern(&B, spans[i], false);
+        const void *sc = intern(&B, spans[i], true);
         cp[i].resource = r;
         cp[i].scope = sc;
         sp[i] = &cp[i];
@@ -734,10 +879,6 @@ int st_block_build(const stitch_span_data_t *spans, size_t n, st_built_t *out)
     for (size_t p = 0; p < npages; p++) {
         size_t a = cuts[p], b = cuts[p + 1];
         uint64_t pmin = UINT64_MAX, pmax = 0, pdur = 0;
-        hset_clear(&set);
-        const void *lastres = NULL;
-        const void **seenres = NULL;
-        size_t nseen = 0;
         for (size_t i = a; i < b; i++) {
             const stitch_span_data_t *d = sp[i];
             uint64_t dur = d->end_ns > d->start_ns ? d->end_ns - d->start_ns : 0;
@@ -747,41 +888,27 @@ int st_block_build(const stitch_span_data_t *spans, size_t n, st_built_t *out)
                 pmax = d->start_ns;
             if (dur > pdur)
                 pdur = dur;
-            size_t sl;
-            const char *svc = st_span_service(d, &sl);
-            if (hset_add(&set, st_entry_hash(ST_ENT_SERVICE, svc, sl, NULL, 0)) ||
-                hset_add(&set, st_entry_hash(ST_ENT_OP, svc, sl, d->name, strlen(d->name))) ||
-                add_attrs(&set, d->attrs, d->nattrs))
-                goto page_oom;
-            for (uint32_t e = 0; e < d->nevents; e++)
-                if (add_attrs(&set, d->events[e].attrs, d->events[e].nattrs))
-                    goto page_oom;
-            if (d->resource != lastres) {
-                bool seen = false;
-                for (size_t j = 0; j < nseen && !seen; j++)
-                    seen = seenres[j] == d->resource;
-                if (!seen) {
-                    const void **ns = realloc(seenres, (nseen + 1) * sizeof *ns);
-                    if (!ns || add_attrs(&set, d->resource, d->nresource)) {
-                        free(ns ? ns : seenres);
-                        seenres = NULL;
-                        goto page_oom;
-                    }
-                    seenres = ns;
-                    seenres[nseen++] = d->resource;
-                }
-                lastres = d->resource;
-            }
         }
-        free(seenres);
+        /* the encoder hashes the bloom entries as it meets each distinct
+         * string (page.c): one pass over the spans, not two */
+        rc = st_page_encode(pe, sp + a, b - a, &enc);
+        if (rc) {
+            free(cuts);
+            goto done;
+        }
+        hset_clear(&set);
+        size_t nent;
+        const uint64_t *ent = st_page_entries(pe, &nent);
+        for (size_t i = 0; i < nent; i++)
+            if (hset_add(&set, ent[i]))
+                goto page_oom;
         if (stitch_buf_append(S, sp[a]->ctx.trace_id, 16) ||
             stitch_buf_append(S, sp[b - 1]->ctx.trace_id, 16) || w_u32(S, (uint32_t)(b - a)) ||
             w_u64(S, pmin) || w_u64(S, pmax) || w_u64(S, pdur) || w_bloom(S, &set, ST_TAG_BLOOM_BITS))
             goto page_oom;
-        enc.len = 0;
-        rc = stitch_wire_otlp_proto_encode(sp + a, b - a, &enc);
-        if (!rc)
-            rc = st_compress(enc.data, enc.len, ST_PAGE_ZSTD_LEVEL, &out->pages[p]);
+        size_t lens[ST_PAGE_MAX_PARTS];
+        size_t nparts = st_page_parts(pe, lens, ST_PAGE_MAX_PARTS);
+        rc = st_page_pack(&enc, lens, nparts, ST_PAGE_ZSTD_LEVEL, &out->pages[p]);
         if (rc) {
             free(cuts);
             goto done;
@@ -810,6 +937,7 @@ done:
     free(deps.v);
     free(set.v);
     stitch_buf_free(&enc);
+    st_page_enc_free(pe);
     pmap_free(&B.res_map);
     pmap_free(&B.scope_map);
     free(B.res);

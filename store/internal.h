@@ -27,8 +27,8 @@
 
 #define ST_BLOCK_SPANS 8192      /* compact the head into a block at this many spans */
 #define ST_HEAD_MAX_AGE_NS (15ull * 1000000000ull) /* ... or when its oldest row is this old */
-#define ST_PAGE_SPANS 1024       /* spans per page (a trace is never split below 4x this) */
-#define ST_PAGE_ZSTD_LEVEL 3     /* pages: compressed once, read many times */
+#define ST_PAGE_SPANS 2048       /* spans per page (a trace is never split below 4x this) */
+#define ST_PAGE_ZSTD_LEVEL 1     /* pages: each stream on its own (level 3 gains nothing) */
 #define ST_HEAD_ZSTD_LEVEL 1     /* head rows: compressed on the append path */
 #define ST_TID_BLOOM_BITS 14     /* bits per trace id (block bloom: ~0.1 % false positives) */
 #define ST_TAG_BLOOM_BITS 8      /* bits per distinct tag entry (page bloom: ~2 %) */
@@ -116,9 +116,9 @@ typedef struct st_built {
     uint64_t nspans, nduplicates, bytes;
 } st_built_t;
 
-/* Build a block from decoded spans (order is free; duplicates of (trace id,
- * span id) are dropped). 0 or STITCH_ENOMEM. */
-int st_block_build(const stitch_span_data_t *spans, size_t n, st_built_t *out);
+/* Build a block from spans (order is free; duplicates of (trace id, span
+ * id) are dropped). 0 or STITCH_ENOMEM. */
+int st_block_build(const stitch_span_data_t *const *spans, size_t n, st_built_t *out);
 void st_built_free(st_built_t *b);
 
 /* Dependencies among spans sorted by (trace id, ...): calls into fn for
@@ -127,10 +127,58 @@ typedef void (*st_dep_cb)(void *arg, const char *parent, size_t plen, const char
                           size_t clen, bool error);
 void st_deps_of(const stitch_span_data_t *const *spans, size_t n, st_dep_cb cb, void *arg);
 
+/* ---- pages (page.c: the columnar codec, layout at the top of the file) ----------- */
+
+typedef struct st_page_enc st_page_enc_t; /* the encoder's reusable streams */
+st_page_enc_t *st_page_enc_new(void);
+void st_page_enc_free(st_page_enc_t *e);
+/* Spans sorted by trace id (a trace's spans together) -> raw page bytes in
+ * out (reset first; not compressed). 0 or STITCH_ENOMEM. */
+int st_page_encode(st_page_enc_t *e, const stitch_span_data_t *const *spans, size_t n,
+                   stitch_buf_t *out);
+/* The bloom entries of the page last encoded (st_entry_hash of `S service`,
+ * `O service+operation`, `K key` and `V key=value` for span, resource and
+ * event attributes), each distinct one at least once; valid until the next
+ * encode. */
+const uint64_t *st_page_entries(const st_page_enc_t *e, size_t *n);
+/* The parts of the page last encoded, in order (its header, then each
+ * stream): their lengths into lens[0 .. return value), at most max. */
+size_t st_page_parts(const st_page_enc_t *e, size_t *lens, size_t max);
+#define ST_PAGE_MAX_PARTS 64
+
+/* A page as stored (block.c): "STZ1", varint number of parts, then per
+ * part of st_page_parts:
+ * varint raw length, varint stored length, the bytes (raw when the two
+ * are equal, else one zstd frame): each stream compressed on its own, so
+ * zstd's entropy tables fit each kind of value. */
+int st_page_pack(const stitch_buf_t *raw, const size_t *lens, size_t nparts, int level,
+                 stitch_buf_t *out);
+/* Raw page bytes (untrusted) -> spans appended to b, in page order. 0,
+ * STITCH_EPARSE (nothing appended), STITCH_ELIMIT or STITCH_ENOMEM. */
+int st_page_decode(stitch_wire_batch_t *b, const uint8_t *p, size_t n);
+
 /* ---- the head ---------------------------------------------------------------- */
+
+/* The spans of one head row, deep-copied on the append path (copy.c) and
+ * kept until compaction has moved them into a block: compaction and head
+ * queries read these, never the row's protobuf (which is only the durable
+ * copy, decoded again only at open after a crash). Immutable once queued;
+ * shared with queries through `refs`. */
+typedef struct st_hmem {
+    stitch_wire_batch_t b; /* b.spans / b.nspans */
+    atomic_int refs;
+} st_hmem_t;
+
+st_hmem_t *st_hmem_new(void);
+void st_hmem_unref(st_hmem_t *m);
+
+/* Deep-copy n spans into b (appended; see copy.c). 0, STITCH_ENOMEM or
+ * STITCH_ELIMIT (nothing appended). */
+int st_span_copy(stitch_wire_batch_t *b, const stitch_span_data_t *const *spans, size_t n);
 
 typedef struct st_headrow {
     int64_t seq;
+    st_hmem_t *mem;    /* the spans (a reference) */
     uint32_t nspans;
     uint64_t added_ns; /* CLOCK_REALTIME when committed (for the age trigger) */
     uint64_t min_start, max_start, max_end, max_dur;
@@ -225,10 +273,6 @@ struct stitch_store {
     pthread_mutex_t r_mu;
     st_reader_t *readers;
 
-    /* the compactor's scratch (under c_mu; also used by open) */
-    stitch_wire_batch_t cbatch;
-    stitch_buf_t cbuf;
-
     /* space */
     atomic_bool nospace;
     atomic_uint_fast64_t last_space_check_ns;
@@ -242,8 +286,11 @@ struct stitch_store {
  * 0, STITCH_ENOMEM or STITCH_EIO. */
 int st_compress(const void *in, size_t n, int level, stitch_buf_t *out);
 
-/* Decode a compressed OTLP blob (zstd frame) into b (appending). */
+/* Decode a compressed OTLP blob (zstd frame: a head row) into b (appending). */
 int st_decode_blob(const void *z, size_t zlen, stitch_buf_t *tmp, stitch_wire_batch_t *b);
+/* Decode a compressed page (zstd frame of a columnar page, page.c, or of
+ * an OTLP request as the first version of the store wrote) into b. */
+int st_decode_page(const void *z, size_t zlen, stitch_buf_t *tmp, stitch_wire_batch_t *b);
 
 uint64_t st_now_ns(void);
 

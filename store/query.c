@@ -5,10 +5,10 @@
  * read transaction on a pooled reader connection and copies the head index
  * and the block list (taking references), so what it sees in memory and
  * what it reads from the file are the same moment even while compaction
- * and retention go on. Spans it selects are re-encoded (OTLP protobuf) into
- * one buffer and decoded once into the result's batch, which then owns
- * them; the result is ordered, deduplicated by (trace id, span id) and cut
- * into traces. */
+ * and retention go on; the head rows' in-memory records (st_hmem_t) are
+ * shared by reference. Spans it selects are deep-copied (copy.c) into the
+ * result's batch, which then owns them; the result is ordered,
+ * deduplicated by (trace id, span id) and cut into traces. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +16,7 @@
 
 typedef struct vhead {
     int64_t seq;
+    st_hmem_t *mem; /* a reference */
     uint32_t nspans;
     uint64_t min_start, max_start, max_dur;
     size_t tidoff; /* into view.tidh */
@@ -40,6 +41,8 @@ static void view_close(view_t *v)
     }
     for (size_t i = 0; i < v->nblocks; i++)
         st_block_unref(v->blocks[i]);
+    for (size_t i = 0; i < v->nhead; i++)
+        st_hmem_unref(v->head[i].mem);
     free(v->blocks);
     free(v->head);
     free(v->tidh);
@@ -81,7 +84,8 @@ static int view_open(stitch_store_t *s, view_t *v)
         size_t off = 0;
         for (size_t i = 0; i < s->nhead; i++) {
             const st_headrow_t *h = &s->head[i];
-            v->head[i] = (vhead_t){h->seq, h->nspans, h->min_start, h->max_start, h->max_dur, off};
+            v->head[i] = (vhead_t){h->seq, h->mem, h->nspans, h->min_start, h->max_start, h->max_dur, off};
+            atomic_fetch_add(&h->mem->refs, 1);
             memcpy(v->tidh + off, h->tidh, h->nspans * sizeof *v->tidh);
             off += h->nspans;
         }
@@ -97,17 +101,17 @@ out:
     return rc;
 }
 
-/* Decode head row `seq` or page `id` into the reader's scratch batch
- * (reset first). 0, or STITCH_ENOTFOUND when the row is not in the
- * snapshot (committed after it began), or STITCH_E*. */
-static int load_blob(view_t *v, sqlite3_stmt *st, int64_t key)
+/* Decode page `id` into the reader's scratch batch (reset first). 0, or
+ * STITCH_ENOTFOUND when the row is not in the snapshot, or STITCH_E*. */
+static int load_page(view_t *v, int64_t key)
 {
+    sqlite3_stmt *st = v->r->get_page;
     stitch_wire_batch_reset(&v->r->scratch);
     sqlite3_bind_int64(st, 1, key);
     int rc = sqlite3_step(st);
     int e = 0;
     if (rc == SQLITE_ROW)
-        e = st_decode_blob(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0), &v->r->zbuf,
+        e = st_decode_page(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0), &v->r->zbuf,
                            &v->r->scratch);
     else
         e = rc == SQLITE_DONE ? STITCH_ENOTFOUND : STITCH_EIO;
@@ -130,14 +134,13 @@ static bool in_set(const tidset_t *t, const uint8_t *tid)
     return bsearch(tid, t->ids, t->n, 16, cmp_tid) != NULL;
 }
 
-/* Append the scratch batch's spans of the set's traces to out (encoded). */
-static int take_spans(view_t *v, const tidset_t *t, stitch_buf_t *out, const stitch_span_data_t ***ptrs,
-                      size_t *cap)
+/* Copy the spans of sp[0..n) that belong to the set's traces into out. */
+static int take_spans(const tidset_t *t, const stitch_span_data_t *sp, size_t n, stitch_wire_batch_t *out,
+                      const stitch_span_data_t ***ptrs, size_t *cap)
 {
-    stitch_wire_batch_t *b = &v->r->scratch;
     size_t m = 0;
-    for (size_t i = 0; i < b->nspans; i++) {
-        if (!in_set(t, b->spans[i].ctx.trace_id))
+    for (size_t i = 0; i < n; i++) {
+        if (!in_set(t, sp[i].ctx.trace_id))
             continue;
         if (m == *cap) {
             size_t nc = *cap ? *cap * 2 : 256;
@@ -147,32 +150,25 @@ static int take_spans(view_t *v, const tidset_t *t, stitch_buf_t *out, const sti
             *ptrs = np;
             *cap = nc;
         }
-        (*ptrs)[m++] = &b->spans[i];
+        (*ptrs)[m++] = &sp[i];
     }
-    return m ? stitch_wire_otlp_proto_encode(*ptrs, m, out) : 0;
+    return m ? st_span_copy(out, *ptrs, m) : 0;
 }
 
-static int fetch_traces(view_t *v, const tidset_t *t, stitch_buf_t *out)
+static int fetch_traces(view_t *v, const tidset_t *t, stitch_wire_batch_t *out)
 {
     const stitch_span_data_t **ptrs = NULL;
     size_t cap = 0;
     int rc = 0;
-    /* the head: rows holding any of the ids */
+    /* the head: rows holding any of the ids, from memory */
     for (size_t i = 0; i < v->nhead && !rc; i++) {
         const vhead_t *h = &v->head[i];
         bool hit = false;
         for (uint32_t j = 0; j < h->nspans && !hit; j++)
             for (size_t k = 0; k < t->n && !hit; k++)
                 hit = v->tidh[h->tidoff + j] == t->h[k];
-        if (!hit)
-            continue;
-        rc = load_blob(v, v->r->get_head, h->seq);
-        if (rc == STITCH_ENOTFOUND) {
-            rc = 0;
-            continue;
-        }
-        if (!rc)
-            rc = take_spans(v, t, out, &ptrs, &cap);
+        if (hit)
+            rc = take_spans(t, h->mem->b.spans, h->mem->b.nspans, out, &ptrs, &cap);
     }
     /* blocks: bloom, then the pages whose trace-id range holds an id */
     for (size_t i = 0; i < v->nblocks && !rc; i++) {
@@ -194,11 +190,11 @@ static int fetch_traces(view_t *v, const tidset_t *t, stitch_buf_t *out)
                 if ((int64_t)p <= lastpage)
                     continue; /* ids are sorted: a page is read once */
                 lastpage = (int64_t)p;
-                rc = load_blob(v, v->r->get_page, (b->id << 16) | (int64_t)p);
+                rc = load_page(v, (b->id << 16) | (int64_t)p);
                 if (rc == STITCH_ENOTFOUND)
                     rc = STITCH_EIO; /* a block without its page: the file is damaged */
                 if (!rc)
-                    rc = take_spans(v, t, out, &ptrs, &cap);
+                    rc = take_spans(t, v->r->scratch.spans, v->r->scratch.nspans, out, &ptrs, &cap);
             }
         }
     }
@@ -260,17 +256,12 @@ static int cmp_rank_start(const void *a, const void *b)
 
 static pthread_mutex_t sort_mu = PTHREAD_MUTEX_INITIALIZER;
 
-/* Decode `enc` into r and order it: traces in the order of `order`
- * (ids[0] first), spans by start, each (trace id, span id) once. */
-static int build_result(stitch_store_result_t *r, const stitch_buf_t *enc, const uint8_t (*order)[16],
-                        size_t n)
+/* Order r's spans: traces in the order of `order` (ids[0] first), spans
+ * by start, each (trace id, span id) once. */
+static int build_result(stitch_store_result_t *r, const uint8_t (*order)[16], size_t n)
 {
-    if (!enc->len)
+    if (!r->batch.nspans)
         return 0;
-    stitch_wire_error_t err;
-    int rc = stitch_wire_otlp_proto_decode(&r->batch, enc->data, enc->len, &err);
-    if (rc < 0)
-        return rc;
     ranked_t *rk = malloc((n ? n : 1) * sizeof *rk);
     if (!rk)
         return STITCH_ENOMEM;
@@ -330,12 +321,10 @@ int stitch_store_get_trace(stitch_store_t *s, const uint8_t trace_id[16], stitch
         return rc;
     uint64_t h = st_hash_tid(trace_id);
     tidset_t t = {(const uint8_t(*)[16])trace_id, &h, 1};
-    stitch_buf_t enc = STITCH_BUF_INIT(0);
-    rc = fetch_traces(&v, &t, &enc);
+    rc = fetch_traces(&v, &t, &r->batch);
     view_close(&v);
     if (!rc)
-        rc = build_result(r, &enc, (const uint8_t(*)[16])trace_id, 1);
-    stitch_buf_free(&enc);
+        rc = build_result(r, (const uint8_t(*)[16])trace_id, 1);
     return rc;
 }
 
@@ -444,9 +433,8 @@ static bool page_may_match(const prepared_t *p, const st_page_t *pg)
     return true;
 }
 
-static void scan_scratch(view_t *v, const prepared_t *p, topk_t *k)
+static void scan(const stitch_wire_batch_t *b, const prepared_t *p, topk_t *k)
 {
-    const stitch_wire_batch_t *b = &v->r->scratch;
     for (size_t i = 0; i < b->nspans; i++)
         if (span_match(p, &b->spans[i]))
             topk_add(k, b->spans[i].ctx.trace_id, b->spans[i].start_ns);
@@ -503,13 +491,7 @@ int stitch_store_search(stitch_store_t *s, const stitch_store_query_t *q, stitch
         const vhead_t *h = &v.head[i];
         if (h->max_start < p.smin || h->min_start > p.smax || h->max_dur < p.dmin)
             continue;
-        rc = load_blob(&v, v.r->get_head, h->seq);
-        if (rc == STITCH_ENOTFOUND) {
-            rc = 0;
-            continue;
-        }
-        if (!rc)
-            scan_scratch(&v, &p, &k);
+        scan(&h->mem->b, &p, &k);
     }
     /* blocks, most recent first; stop once no older block can beat the
      * limit-th most recent match */
@@ -525,11 +507,11 @@ int stitch_store_search(stitch_store_t *s, const stitch_store_query_t *q, stitch
                 continue;
             if (k.n == k.cap && b->pages[pg].max_start < topk_min(&k))
                 continue;
-            rc = load_blob(&v, v.r->get_page, (b->id << 16) | (int64_t)pg);
+            rc = load_page(&v, (b->id << 16) | (int64_t)pg);
             if (rc == STITCH_ENOTFOUND)
                 rc = STITCH_EIO;
             if (!rc)
-                scan_scratch(&v, &p, &k);
+                scan(&v.r->scratch, &p, &k);
         }
     }
     if (!rc && k.n) {
@@ -556,12 +538,10 @@ int stitch_store_search(stitch_store_t *s, const stitch_store_query_t *q, stitch
             for (size_t i = 0; i < k.n; i++)
                 hs[i] = st_hash_tid(sorted[i]);
             tidset_t t = {(const uint8_t(*)[16])sorted, hs, k.n};
-            stitch_buf_t enc = STITCH_BUF_INIT(0);
-            rc = fetch_traces(&v, &t, &enc);
+            rc = fetch_traces(&v, &t, &r->batch);
             view_close(&v);
             if (!rc)
-                rc = build_result(r, &enc, (const uint8_t(*)[16])k.id, k.n);
-            stitch_buf_free(&enc);
+                rc = build_result(r, (const uint8_t(*)[16])k.id, k.n);
             free(sorted);
             free(hs);
         }
@@ -783,29 +763,27 @@ int stitch_store_dependencies(stitch_store_t *s, uint64_t start_ns, uint64_t end
             depsum_add(&d, b->deps[j].parent, strlen(b->deps[j].parent), b->deps[j].child,
                        strlen(b->deps[j].child), b->deps[j].calls, b->deps[j].errors);
     }
-    /* the head: every row in range decoded together, so parent and child
-     * spans that came in different requests still meet */
-    stitch_wire_batch_t *sb = &v.r->scratch;
-    stitch_wire_batch_reset(sb);
-    for (size_t i = 0; i < v.nhead && !rc; i++) {
-        const vhead_t *h = &v.head[i];
-        if (h->max_start < start_ns || h->min_start > end_ns)
-            continue;
-        sqlite3_stmt *st = v.r->get_head;
-        sqlite3_bind_int64(st, 1, h->seq);
-        if (sqlite3_step(st) == SQLITE_ROW)
-            rc = st_decode_blob(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0), &v.r->zbuf, sb);
-        sqlite3_reset(st);
-    }
-    if (!rc && sb->nspans) {
-        const stitch_span_data_t **ptrs = malloc(sb->nspans * sizeof *ptrs);
+    /* the head: every row in range together, so parent and child spans
+     * that came in different requests still meet */
+    size_t total = 0;
+    for (size_t i = 0; i < v.nhead; i++)
+        total += v.head[i].mem->b.nspans;
+    if (total) {
+        const stitch_span_data_t **ptrs = malloc(total * sizeof *ptrs);
         if (!ptrs) {
             rc = STITCH_ENOMEM;
         } else {
             size_t m = 0;
-            for (size_t i = 0; i < sb->nspans; i++)
-                if (sb->spans[i].start_ns >= start_ns && sb->spans[i].start_ns <= end_ns)
-                    ptrs[m++] = &sb->spans[i];
+            for (size_t i = 0; i < v.nhead; i++) {
+                const vhead_t *h = &v.head[i];
+                if (h->max_start < start_ns || h->min_start > end_ns)
+                    continue;
+                for (size_t j = 0; j < h->mem->b.nspans; j++) {
+                    const stitch_span_data_t *sd = &h->mem->b.spans[j];
+                    if (sd->start_ns >= start_ns && sd->start_ns <= end_ns)
+                        ptrs[m++] = sd;
+                }
+            }
             qsort(ptrs, m, sizeof *ptrs, cmp_span_tid);
             st_deps_of(ptrs, m, dep_cb, &d);
             free(ptrs);

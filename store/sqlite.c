@@ -250,8 +250,13 @@ int stitch_store_append(stitch_store_t *s, const stitch_span_data_t *const *span
         rc = st_head_meta(spans, n, &req.row);
     if (!rc)
         rc = new_names(s, spans, n, &t->names, &req.nnew);
+    /* the head keeps its own copy of the records: compaction and head
+     * queries read it instead of decoding the row again */
+    if (!rc)
+        rc = (req.row.mem = st_hmem_new()) ? st_span_copy(&req.row.mem->b, spans, n) : STITCH_ENOMEM;
     if (rc) {
         free(req.row.tidh);
+        st_hmem_unref(req.row.mem);
         return rc;
     }
     req.blob = t->z.data;
@@ -262,11 +267,13 @@ int stitch_store_append(stitch_store_t *s, const stitch_span_data_t *const *span
     if (s->stopping) {
         pthread_mutex_unlock(&s->q_mu);
         free(req.row.tidh);
+        st_hmem_unref(req.row.mem);
         return STITCH_ESTATE;
     }
     if (s->q_spans && s->q_spans + n > s->opts.max_queue_spans) {
         pthread_mutex_unlock(&s->q_mu);
         free(req.row.tidh);
+        st_hmem_unref(req.row.mem);
         atomic_fetch_add(&s->st_busy, n);
         return STITCH_EBUSY;
     }
@@ -277,9 +284,10 @@ int stitch_store_append(stitch_store_t *s, const stitch_span_data_t *const *span
     while (!req.done)
         pthread_cond_wait(&s->done_cv, &s->q_mu);
     pthread_mutex_unlock(&s->q_mu);
-    /* on success the head index owns row.tidh */
+    /* on success the head index owns row.tidh and row.mem */
     if (req.rc) {
         free(req.row.tidh);
+        st_hmem_unref(req.row.mem);
         if (req.rc == STITCH_ENOSPC)
             atomic_fetch_add(&s->st_nospace, n);
         return req.rc;
@@ -423,8 +431,10 @@ static void *committer_main(void *arg)
             next = r->next;
             s->q_spans -= r->row.nspans;
             r->rc = rc;
-            if (!rc)
+            if (!rc) {
                 r->row.tidh = NULL; /* owned by the head index now */
+                r->row.mem = NULL;
+            }
             r->done = true;
         }
         pthread_cond_broadcast(&s->done_cv);
@@ -487,34 +497,24 @@ static int compact_once(stitch_store_t *s, bool force, bool *did)
         return 0;
 
     sqlite3 *db = s->cdb;
-    stitch_wire_batch_t *b = &s->cbatch;
-    stitch_wire_batch_reset(b);
-    sqlite3_stmt *sel = NULL;
-    int rc = sqlite3_prepare_v2(db, "SELECT data FROM head WHERE seq BETWEEN ? AND ? ORDER BY seq", -1, &sel, NULL);
-    if (rc != SQLITE_OK) {
-        log_sqlite("compact", db);
-        return map_sqlite(rc);
+    /* the rows' records, kept in memory since append (copy.c): nothing is
+     * read back or decoded here. The rows stay in the head (and their
+     * memory with them) until the COMMIT below. */
+    const stitch_span_data_t **ptrs = malloc((spans ? spans : 1) * sizeof *ptrs);
+    if (!ptrs)
+        return STITCH_ENOMEM;
+    size_t np = 0;
+    pthread_mutex_lock(&s->head_mu);
+    for (size_t i = 0; i < k; i++) {
+        const st_hmem_t *m = s->head[i].mem;
+        for (size_t j = 0; m && j < m->b.nspans && np < spans; j++)
+            ptrs[np++] = &m->b.spans[j];
     }
-    sqlite3_bind_int64(sel, 1, first);
-    sqlite3_bind_int64(sel, 2, last);
-    while ((rc = sqlite3_step(sel)) == SQLITE_ROW) {
-        int e = st_decode_blob(sqlite3_column_blob(sel, 0), (size_t)sqlite3_column_bytes(sel, 0), &s->cbuf, b);
-        if (e == STITCH_ENOMEM) {
-            sqlite3_finalize(sel);
-            return e;
-        }
-        if (e)
-            fprintf(stderr, "stitch store: a head row does not decode (%s); its spans are dropped\n",
-                    stitch_strerror(e));
-    }
-    sqlite3_finalize(sel);
-    if (rc != SQLITE_DONE) {
-        log_sqlite("compact: read head", db);
-        return map_sqlite(rc);
-    }
-
+    pthread_mutex_unlock(&s->head_mu);
+    int rc;
     st_built_t bt;
-    int e = st_block_build(b->spans, b->nspans, &bt);
+    int e = st_block_build(ptrs, np, &bt);
+    free(ptrs);
     if (e)
         return e;
     uint8_t *blob = malloc(bt.summary.len ? bt.summary.len : 1);
@@ -591,6 +591,7 @@ static int compact_once(stitch_store_t *s, bool force, bool *did)
         for (size_t i = 0; i < k; i++) {
             s->head_spans -= s->head[i].nspans;
             free(s->head[i].tidh);
+            st_hmem_unref(s->head[i].mem);
         }
         memmove(s->head, s->head + k, (s->nhead - k) * sizeof *s->head);
         s->nhead -= k;
@@ -607,6 +608,7 @@ static int compact_once(stitch_store_t *s, bool force, bool *did)
         for (size_t i = 0; i < k; i++) {
             s->head_spans -= s->head[i].nspans;
             free(s->head[i].tidh);
+            st_hmem_unref(s->head[i].mem);
         }
         memmove(s->head, s->head + k, (s->nhead - k) * sizeof *s->head);
         s->nhead -= k;
@@ -882,19 +884,26 @@ static int load(stitch_store_t *s, char *err, size_t errlen)
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE)
         goto sqlerr;
-    /* the head index: decode each leftover row once */
+    /* the head: decode each leftover row once, into its in-memory copy */
     rc = sqlite3_prepare_v2(s->wdb, "SELECT seq, time, data FROM head ORDER BY seq", -1, &st, NULL);
-    stitch_wire_batch_t *b = &s->cbatch;
+    stitch_buf_t tmp = STITCH_BUF_INIT(0);
     while ((rc == SQLITE_OK || rc == SQLITE_ROW) && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        stitch_wire_batch_reset(b);
-        int e = st_decode_blob(sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2), &s->cbuf, b);
-        if (e == STITCH_ENOMEM) {
-            sqlite3_finalize(st);
-            return e;
-        }
-        const stitch_span_data_t **ptrs = malloc((b->nspans ? b->nspans : 1) * sizeof *ptrs);
         st_headrow_t row = {0};
+        row.mem = st_hmem_new();
+        int e = row.mem ? st_decode_blob(sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2), &tmp,
+                                         &row.mem->b)
+                        : STITCH_ENOMEM;
+        if (e && e != STITCH_ENOMEM) {
+            fprintf(stderr, "stitch store: head row %lld does not decode (%s); its spans are dropped\n",
+                    (long long)sqlite3_column_int64(st, 0), stitch_strerror(e));
+            stitch_wire_batch_reset(&row.mem->b);
+            e = 0;
+        }
+        const stitch_wire_batch_t *b = row.mem ? &row.mem->b : NULL;
+        const stitch_span_data_t **ptrs = e ? NULL : malloc((b->nspans ? b->nspans : 1) * sizeof *ptrs);
         if (!ptrs) {
+            st_hmem_unref(row.mem);
+            stitch_buf_free(&tmp);
             sqlite3_finalize(st);
             return STITCH_ENOMEM;
         }
@@ -906,12 +915,14 @@ static int load(stitch_store_t *s, char *err, size_t errlen)
         row.added_ns = (uint64_t)sqlite3_column_int64(st, 1);
         if (e || head_push(s, &row)) {
             free(row.tidh);
+            st_hmem_unref(row.mem);
+            stitch_buf_free(&tmp);
             sqlite3_finalize(st);
             return STITCH_ENOMEM;
         }
     }
+    stitch_buf_free(&tmp);
     sqlite3_finalize(st);
-    stitch_wire_batch_reset(b);
     if (rc != SQLITE_DONE)
         goto sqlerr;
     rc = sqlite3_prepare_v2(s->wdb, "SELECT type, service, name, kind FROM name", -1, &st, NULL);
@@ -984,7 +995,6 @@ int stitch_store_open(stitch_store_t **out, const stitch_store_opts_t *opts, cha
     pthread_rwlock_init(&s->state_lock, &ra);
     pthread_rwlockattr_destroy(&ra);
     s->q_tail = &s->q_head;
-    stitch_wire_batch_init(&s->cbatch, 0);
 
     int rc = open_conn(s->path, &s->wdb, opts->sync_full, err, errlen);
     if (rc)
@@ -1078,15 +1088,15 @@ void stitch_store_close(stitch_store_t *s)
     if (s->wdb)
         (void)exec(s->wdb, "PRAGMA optimize");
     sqlite3_close(s->wdb);
-    for (size_t i = 0; i < s->nhead; i++)
+    for (size_t i = 0; i < s->nhead; i++) {
         free(s->head[i].tidh);
+        st_hmem_unref(s->head[i].mem);
+    }
     free(s->head);
     for (size_t i = 0; i < s->nblocks; i++)
         st_block_unref(s->blocks[i]);
     free(s->blocks);
     st_names_free(&s->names);
-    stitch_wire_batch_free(&s->cbatch);
-    stitch_buf_free(&s->cbuf);
     pthread_rwlock_destroy(&s->state_lock);
     pthread_mutex_destroy(&s->q_mu);
     pthread_cond_destroy(&s->q_cv);

@@ -79,6 +79,7 @@ static void assert_same_span(const stitch_span_data_t *want, const stitch_span_d
     assert_int_equal(want->status, got->status);
     assert_string_equal(want->status_message, got->status_message);
     char *a = json_of(want), *b = json_of(got);
+    if (strcmp(a, b)) fprintf(stderr, "WANT %s\nGOT  %s\n", a, b);
     assert_string_equal(a, b);
     free(a);
     free(b);
