@@ -1,11 +1,12 @@
 /* daemon/recv_zipkin.c — the Zipkin v2 receiver: POST /api/v2/spans, a
  * JSON list of spans → span records (wire/decode: kind, endpoints,
  * annotations, tags, 64- or 128-bit ids) → store → 202 with no body.
- * Zipkin has no partial success: spans the decoder leaves out as invalid
- * are counted (stitchd_spans_rejected_total) and logged at debug, the rest
- * are stored and the request gets 202. Errors: 400 for a malformed list,
- * 413 past the decode limit, 503 + Retry-After when the store refuses;
- * their bodies are {"code":N,"message":"..."}.
+ * Zipkin has no partial success, so a list with an invalid span (bad id,
+ * negative time, unknown kind) is refused whole with 400 naming the first
+ * one, as zipkin-server does: nothing of it is stored, and the client learns
+ * of its bug instead of losing spans silently. Errors: 400 for a malformed
+ * list or an invalid span, 413 past the decode limit, 503 + Retry-After
+ * when the store refuses; their bodies are {"code":N,"message":"..."}.
  * Invariant: 202 only after stitch_store_append() returned 0. */
 #include <stdio.h>
 #include <string.h>
@@ -46,6 +47,14 @@ void recv_zipkin_handle(stitchd_t *d, const uint8_t *body, size_t n, stitchd_res
         }
         return;
     }
+    if (rc > 0) {
+        stitchd_slot_put(d, s);
+        stitchd_metrics_spans(STITCHD_RECV_ZIPKIN, 0, (uint64_t)rc);
+        snprintf(msg, sizeof msg, "invalid Zipkin v2 span%s (nothing stored): %s", rc > 1 ? "s" : "",
+                 err.msg[0] ? err.msg : "invalid span");
+        stitchd_resp_json_error(r, 400, msg);
+        return;
+    }
     size_t nspans = s->batch.nspans;
     int arc = stitchd_slot_append(d, s);
     stitchd_slot_put(d, s);
@@ -72,12 +81,7 @@ void recv_zipkin_handle(stitchd_t *d, const uint8_t *body, size_t n, stitchd_res
                stitch_strerror(arc));
         return;
     }
-    stitchd_metrics_spans(STITCHD_RECV_ZIPKIN, nspans, (uint64_t)rc);
-    if (rc > 0) {
-        char q[200];
-        st_log(ST_LOG_DEBUG, "zipkin", "invalid spans left out", "rejected=%d first=%s", rc,
-               st_log_q(q, sizeof q, err.msg));
-    }
+    stitchd_metrics_spans(STITCHD_RECV_ZIPKIN, nspans, 0);
     r->status = 202;
     r->content_type = "application/json";
     r->body = NULL;

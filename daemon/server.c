@@ -479,6 +479,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             q->deferred = 1;
             return MHD_YES;
         }
+        /* A refused request whose body is on its way (e.g. 413 by
+         * Content-Length): answered before reading it, MHD closes the
+         * connection while the client still sends, the client's kernel
+         * gets a reset and the client may never read the answer. So drain
+         * bodies up to the drain cap and answer after them; only a body
+         * announced past the cap is answered at once. */
+        uint64_t cap = l->d->cfg.max_body * 4 > DRAIN_MIN ? l->d->cfg.max_body * 4 : DRAIN_MIN;
+        if (te || strtoull(cl, NULL, 10) <= cap) {
+            q->pending = r;
+            q->deferred = 1;
+            return MHD_YES;
+        }
         return send_resp(c, q, &r);
     }
     if (q->deferred) {
