@@ -17,6 +17,7 @@
 #include <jansson.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <time.h>
 #include <zlib.h>
 
 #include "stitch/stitch.h"
@@ -710,6 +711,7 @@ static void test_stitchd_restart_and_sigterm(void **state)
 typedef struct sender {
     const sd_t *d;
     int idx;
+    uint32_t round; /* part of the seeds, so every round sends new traces */
     atomic_int *stop;
     uint32_t acked[KILL_MAX_REQS]; /* seeds of acknowledged requests */
     size_t nacked;
@@ -724,7 +726,7 @@ static void *send_loop(void *arg)
     const char *hd[] = {"Content-Type: application/x-protobuf", NULL};
     for (uint32_t i = 0; !atomic_load(s->stop) && s->nacked < KILL_MAX_REQS; i++) {
         fx_t f;
-        uint32_t seed = 0x80000000u | (uint32_t)s->idx << 24 | i;
+        uint32_t seed = 0x80000000u | (uint32_t)s->idx << 24 | (s->round & 0xff) << 16 | (i & 0xffff);
         fx_make(&f, seed);
         stitch_buf_t b = STITCH_BUF_INIT(0);
         if (stitch_wire_otlp_proto_encode(f.p, 3, &b))
@@ -784,6 +786,80 @@ static void test_stitchd_kill9_keeps_acknowledged(void **state)
     print_message("kill -9: %zu acknowledged requests, %zu incomplete after restart\n", total, missing);
     assert_true(total >= 1);
     assert_int_equal(missing, 0);
+    sd_free(&d);
+}
+
+/* Many crashes in a row (issue "Hardening"): each round restarts stitchd on
+ * the same data directory, lets the senders run for a random while, kills
+ * it with SIGKILL, and checks that it starts again without repair and that
+ * every request acknowledged in this or any earlier round is whole.
+ * STITCH_KILL_ROUNDS sets the rounds (default 6). */
+static void test_stitchd_kill9_many_rounds(void **state)
+{
+    (void)state;
+    const char *env = getenv("STITCH_KILL_ROUNDS");
+    int rounds = env && atoi(env) > 0 ? atoi(env) : 6;
+    sd_t d;
+    memset(&d, 0, sizeof d);
+    snprintf(d.dir, sizeof d.dir, "/tmp/stitchd-test-XXXXXX");
+    assert_non_null(mkdtemp(d.dir));
+    /* the fixture's spans are from 2023: keep them past the default 72h
+     * retention once they are compacted into blocks */
+    const char *keep[] = {"--retention", "0", NULL};
+    static sender_t snd[KILL_THREADS];
+    uint32_t *all = NULL;
+    size_t nall = 0;
+    srand((unsigned)time(NULL));
+    for (int round = 0; round < rounds; round++) {
+        assert_int_equal(sd_start_args(&d, keep), 0); /* opens without manual repair */
+        pthread_t th[KILL_THREADS];
+        atomic_int stop = 0;
+        for (int i = 0; i < KILL_THREADS; i++) {
+            snd[i].d = &d;
+            snd[i].idx = i;
+            snd[i].round = (uint32_t)round;
+            snd[i].stop = &stop;
+            snd[i].nacked = 0;
+            assert_int_equal(pthread_create(&th[i], NULL, send_loop, &snd[i]), 0);
+        }
+        /* wait for the first acknowledgement, then a random 20..600 ms */
+        double t0 = sd_now();
+        for (;;) {
+            size_t n = 0;
+            for (int i = 0; i < KILL_THREADS; i++)
+                n += snd[i].nacked;
+            if (n > 0 || sd_now() - t0 > 20)
+                break;
+            sd_sleep_ms(5);
+        }
+        sd_sleep_ms(20 + rand() % 580);
+        assert_int_equal(sd_stop(&d, SIGKILL, 10, NULL), 128 + SIGKILL);
+        atomic_store(&stop, 1);
+        for (int i = 0; i < KILL_THREADS; i++) {
+            pthread_join(th[i], NULL);
+            all = realloc(all, (nall + snd[i].nacked) * sizeof *all);
+            assert_non_null(all);
+            memcpy(all + nall, snd[i].acked, snd[i].nacked * sizeof *all);
+            nall += snd[i].nacked;
+        }
+    }
+    assert_int_equal(sd_start_args(&d, keep), 0);
+    size_t missing = 0;
+    for (size_t k = 0; k < nall; k++) {
+        fx_t f;
+        fx_make(&f, all[k]);
+        size_t got = count_spans(&d, f.s[0].ctx.trace_id);
+        if (got != 3) {
+            if (missing < 5)
+                print_message("seed %08x (round %u): %zu spans\n", all[k], (all[k] >> 16) & 0xff, got);
+            missing++;
+        }
+    }
+    print_message("kill -9, %d rounds: %zu acknowledged requests, %zu incomplete after restart\n",
+                  rounds, nall, missing);
+    assert_true(nall >= (size_t)rounds);
+    assert_int_equal(missing, 0);
+    free(all);
     sd_free(&d);
 }
 
@@ -907,6 +983,7 @@ int main(void)
         cmocka_unit_test_teardown(test_stitchd_config_file, sd_teardown),
         cmocka_unit_test_teardown(test_stitchd_restart_and_sigterm, sd_teardown),
         cmocka_unit_test_teardown(test_stitchd_kill9_keeps_acknowledged, sd_teardown),
+        cmocka_unit_test_teardown(test_stitchd_kill9_many_rounds, sd_teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();
