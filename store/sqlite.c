@@ -135,6 +135,9 @@ static void check_space(stitch_store_t *s, bool force, bool kick)
 
 typedef struct tl_bufs {
     stitch_buf_t enc, z, names;
+    st_page_enc_t *pe; /* head rows: columnar, no blooms */
+    const stitch_span_data_t **ptrs;
+    size_t nptrs;
 } tl_bufs_t;
 
 static pthread_key_t tl_key;
@@ -145,6 +148,8 @@ static void tl_free(void *p)
     stitch_buf_free(&t->enc);
     stitch_buf_free(&t->z);
     stitch_buf_free(&t->names);
+    st_page_enc_free(t->pe);
+    free(t->ptrs);
     free(t);
 }
 static void tl_init(void) { (void)pthread_key_create(&tl_key, tl_free); }
@@ -152,8 +157,14 @@ static tl_bufs_t *tl_get(void)
 {
     (void)pthread_once(&tl_once, tl_init);
     tl_bufs_t *t = pthread_getspecific(tl_key);
-    if (!t && (t = calloc(1, sizeof *t)) != NULL)
+    if (!t && (t = calloc(1, sizeof *t)) != NULL) {
+        if (!(t->pe = st_page_enc_new())) {
+            free(t);
+            return NULL;
+        }
+        st_page_enc_blooms(t->pe, false);
         (void)pthread_setspecific(tl_key, t);
+    }
     return t;
 }
 
@@ -224,12 +235,12 @@ int stitch_store_append(stitch_store_t *s, const stitch_span_data_t *const *span
         return STITCH_EINVAL;
     if (!n)
         return 0;
+    /* the free space is looked at here (at most every SPACE_CHECK_NS), so
+     * a disk filled by someone else is noticed before SQLite hits it */
+    check_space(s, false, true);
     if (atomic_load(&s->nospace)) {
-        check_space(s, false, true);
-        if (atomic_load(&s->nospace)) {
-            atomic_fetch_add(&s->st_nospace, n);
-            return STITCH_ENOSPC;
-        }
+        atomic_fetch_add(&s->st_nospace, n);
+        return STITCH_ENOSPC;
     }
     pthread_mutex_lock(&s->q_mu);
     bool full = s->q_spans && s->q_spans + n > s->opts.max_queue_spans;
@@ -242,18 +253,35 @@ int stitch_store_append(stitch_store_t *s, const stitch_span_data_t *const *span
     if (!t)
         return STITCH_ENOMEM;
     st_req_t req = {0};
-    t->enc.len = 0;
-    int rc = stitch_wire_otlp_proto_encode(spans, n, &t->enc);
-    if (!rc)
-        rc = st_compress(t->enc.data, t->enc.len, ST_HEAD_ZSTD_LEVEL, &t->z);
+    /* the head keeps its own copy of the records: compaction and head
+     * queries read it instead of decoding the row again */
+    int rc = (req.row.mem = st_hmem_new()) ? st_span_copy(&req.row.mem->b, spans, n) : STITCH_ENOMEM;
+    /* the durable copy: the copied spans (keys interned: page.c's address
+     * cache hits) as one columnar page in the order given, no blooms,
+     * packed like a block's pages */
+    if (!rc && n > t->nptrs) {
+        const stitch_span_data_t **np = realloc(t->ptrs, n * sizeof *np);
+        if (np) {
+            t->ptrs = np;
+            t->nptrs = n;
+        } else {
+            rc = STITCH_ENOMEM;
+        }
+    }
+    if (!rc) {
+        for (size_t i = 0; i < n; i++)
+            t->ptrs[i] = &req.row.mem->b.spans[i];
+        rc = st_page_encode(t->pe, t->ptrs, n, &t->enc);
+    }
+    if (!rc) {
+        size_t lens[ST_PAGE_MAX_PARTS];
+        size_t nparts = st_page_parts(t->pe, lens, ST_PAGE_MAX_PARTS);
+        rc = st_page_pack(&t->enc, lens, nparts, ST_HEAD_ZSTD_LEVEL, &t->z);
+    }
     if (!rc)
         rc = st_head_meta(spans, n, &req.row);
     if (!rc)
-        rc = new_names(s, spans, n, &t->names, &req.nnew);
-    /* the head keeps its own copy of the records: compaction and head
-     * queries read it instead of decoding the row again */
-    if (!rc)
-        rc = (req.row.mem = st_hmem_new()) ? st_span_copy(&req.row.mem->b, spans, n) : STITCH_ENOMEM;
+        rc = new_names(s, t->ptrs, n, &t->names, &req.nnew); /* the copies: names interned */
     if (rc) {
         free(req.row.tidh);
         st_hmem_unref(req.row.mem);
@@ -890,7 +918,7 @@ static int load(stitch_store_t *s, char *err, size_t errlen)
     while ((rc == SQLITE_OK || rc == SQLITE_ROW) && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         st_headrow_t row = {0};
         row.mem = st_hmem_new();
-        int e = row.mem ? st_decode_blob(sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2), &tmp,
+        int e = row.mem ? st_decode_page(sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2), &tmp,
                                          &row.mem->b)
                         : STITCH_ENOMEM;
         if (e && e != STITCH_ENOMEM) {
