@@ -15,12 +15,14 @@
 #include <yaml.h>
 
 #include "daemon/log.h"
+#include "daemon/sampling.h"
 
 #ifndef STITCH_VERSION
 #define STITCH_VERSION "0.0.0"
 #endif
 
-enum opt_type { T_PATH, T_ADDR, T_DURATION, T_SIZE, T_SYNC, T_COUNT, T_LOGLEVEL };
+enum opt_type { T_PATH, T_ADDR, T_DURATION, T_SIZE, T_SYNC, T_COUNT, T_LOGLEVEL, T_URL, T_URLS,
+                T_STORAGE, T_COMPRESSION };
 
 typedef struct opt {
     const char *name;   /* flag and file key */
@@ -67,6 +69,28 @@ static const opt_t opts[] = {
      "debug, info, warn or error"},
     {"ready-file", T_PATH, F(ready_file), "", 0, 0, "PATH",
      "write the bound addresses here once spans are accepted"},
+    /* the pipeline: tail sampling (the config file's tail_sampling: section),
+     * then local storage and/or forwarding (docs/stitchd.md, docs/deployment.md) */
+    {"storage", T_STORAGE, F(no_store), "local", 0, 0, "local|none",
+     "none: store nothing here (an agent or router that only forwards)"},
+    {"forward", T_URL, F(forward), "", 0, 0, "URL",
+     "send accepted (and tail-kept) spans to this OTLP/HTTP collector"},
+    {"route-to", T_URLS, F(route_to), "", 0, 0, "URL,URL,...",
+     "send each trace to one of these collectors, by a hash of its trace id"},
+    {"forward-buffer", T_SIZE, F(forward_buffer), "64MiB", 4096, 0, "SIZE",
+     "encoded spans held in memory per upstream; past it 503 + Retry-After"},
+    {"forward-batch-spans", T_COUNT, F(forward_batch_spans), "512", 1, 1000000, "N",
+     "send when this many spans wait for an upstream"},
+    {"forward-batch-delay", T_DURATION, F(forward_batch_delay_ns), "200ms", 0, 0, "DURATION",
+     "... or when the oldest has waited this long"},
+    {"forward-timeout", T_DURATION, F(forward_timeout_ns), "10s", 0, 0, "DURATION",
+     "one send with its retries; then back off (1s..30s) and try again"},
+    {"forward-spool", T_PATH, F(forward_spool), "", 0, 0, "DIR",
+     "also keep forwarders' buffers on disk here (fsync'ed before 200; sent after a restart)"},
+    {"forward-compression", T_COMPRESSION, F(forward_gzip), "gzip", 0, 0, "gzip|none",
+     "Content-Encoding of forwarded requests"},
+    {"sampling-max-memory", T_SIZE, F(sampling_max_memory), "512MiB", 0, 0, "SIZE",
+     "tail sampling: decide the oldest traces early past this much held data"},
 };
 #define NOPTS (sizeof opts / sizeof opts[0])
 
@@ -235,6 +259,10 @@ static const char *type_expect(enum opt_type t)
     case T_SYNC: return "normal or full";
     case T_COUNT: return "a whole number";
     case T_LOGLEVEL: return "debug, info, warn or error";
+    case T_URL: return "an http:// or https:// URL, or \"\" for none";
+    case T_URLS: return "a comma-separated list of http:// or https:// URLs";
+    case T_STORAGE: return "local or none";
+    case T_COMPRESSION: return "gzip or none";
     }
     return "?";
 }
@@ -251,6 +279,35 @@ static int set_value(stitchd_config_t *c, const opt_t *o, const char *v, const c
         return 0;
     case T_ADDR:
         if (stitchd_parse_addr(v, (stitchd_addr_t *)(void *)field))
+            goto bad;
+        return 0;
+    case T_URL:
+    case T_URLS: {
+        size_t cap = o->type == T_URL ? sizeof c->forward : sizeof c->route_to;
+        if (strlen(v) >= cap)
+            goto bad;
+        /* every comma-separated item: scheme://host... */
+        for (const char *p = v; *p;) {
+            size_t n = strcspn(p, ",");
+            if (o->type == T_URL && p[n])
+                goto bad;
+            bool http = n > 7 && !strncmp(p, "http://", 7), https = n > 8 && !strncmp(p, "https://", 8);
+            if (!http && !https)
+                goto bad;
+            p += n;
+            if (*p)
+                p++;
+        }
+        strcpy(field, v);
+        return 0;
+    }
+    case T_STORAGE:
+    case T_COMPRESSION:
+        if (!strcmp(v, o->type == T_STORAGE ? "local" : "none"))
+            *(bool *)field = false;
+        else if (!strcmp(v, o->type == T_STORAGE ? "none" : "gzip"))
+            *(bool *)field = true;
+        else
             goto bad;
         return 0;
     case T_DURATION:
@@ -320,6 +377,54 @@ static const opt_t *find_opt(const char *name, size_t len)
 
 /* ---- YAML file --------------------------------------------------------------------- */
 
+/* The file is loaded as a whole (libyaml's document API) so that nested
+ * sections keep their line numbers for error messages:
+ *   key: value            a flat key of the table above
+ *   key: [a, b]           a list value, joined with commas (route-to)
+ *   forward:              a section: `endpoint` is the key itself, any other
+ *     endpoint: URL       sub-key K means "forward-K" (forward.buffer is
+ *     buffer: 64MiB       --forward-buffer)
+ *   tail_sampling: ...    the OpenTelemetry Collector's schema (sampling_config.c) */
+static int yaml_set(stitchd_config_t *c, const char *path, yaml_document_t *doc, const char *name,
+                    yaml_node_t *kn, yaml_node_t *vn)
+{
+    char where[4200], val[8192];
+    size_t line = kn->start_mark.line + 1;
+    snprintf(where, sizeof where, "%s:%zu", path, line);
+    const opt_t *o = find_opt(name, strlen(name));
+    if (!o || !strcmp(name, "config")) {
+        fail(NULL, "%s: unknown key \"%s\" (see stitchd --help for the keys)", where, name);
+        return -1;
+    }
+    if (vn->type == YAML_SCALAR_NODE) {
+        snprintf(val, sizeof val, "%s", (const char *)vn->data.scalar.value);
+    } else if (vn->type == YAML_SEQUENCE_NODE && o->type == T_URLS) {
+        size_t off = 0;
+        val[0] = 0;
+        for (yaml_node_item_t *it = vn->data.sequence.items.start; it < vn->data.sequence.items.top;
+             it++) {
+            yaml_node_t *e = yaml_document_get_node(doc, *it);
+            if (!e || e->type != YAML_SCALAR_NODE) {
+                fail(NULL, "%s:%zu: key \"%s\": expected a list of plain values", path,
+                     e ? e->start_mark.line + 1 : line, name);
+                return -1;
+            }
+            int k = snprintf(val + off, sizeof val - off, "%s%s", off ? "," : "",
+                             (const char *)e->data.scalar.value);
+            if (k < 0 || (size_t)k >= sizeof val - off) {
+                fail(NULL, "%s: key \"%s\": list too long", where, name);
+                return -1;
+            }
+            off += (size_t)k;
+        }
+    } else {
+        fail(NULL, "%s: key \"%s\": expected a plain value, not a %s", where, name,
+             vn->type == YAML_MAPPING_NODE ? "mapping" : "list");
+        return -1;
+    }
+    return set_value(c, o, val, where);
+}
+
 static int load_file(stitchd_config_t *c, const char *path)
 {
     FILE *f = fopen(path, "rb");
@@ -328,87 +433,111 @@ static int load_file(stitchd_config_t *c, const char *path)
         return -1;
     }
     yaml_parser_t p;
+    yaml_document_t doc;
     if (!yaml_parser_initialize(&p)) {
         fclose(f);
         fail(NULL, "--config %s: out of memory", path);
         return -1;
     }
     yaml_parser_set_input_file(&p, f);
-    int rc = -1, depth = 0;
-    char key[128] = "";
-    bool have_key = false, top_seen = false;
-    size_t key_line = 0;
-    char where[4200];
-    for (;;) {
-        yaml_event_t ev;
-        if (!yaml_parser_parse(&p, &ev)) {
-            fail(NULL, "%s:%zu: %s", path, p.problem_mark.line + 1,
-                 p.problem ? p.problem : "YAML syntax error");
+    if (!yaml_parser_load(&p, &doc)) {
+        fail(NULL, "%s:%zu: %s", path, p.problem_mark.line + 1,
+             p.problem ? p.problem : "YAML syntax error");
+        yaml_parser_delete(&p);
+        fclose(f);
+        return -1;
+    }
+    int rc = -1;
+    yaml_node_t *root = yaml_document_get_root_node(&doc);
+    if (!root) {
+        rc = 0; /* an empty file */
+        goto out;
+    }
+    if (root->type != YAML_MAPPING_NODE) {
+        if (root->type == YAML_SCALAR_NODE && !root->data.scalar.length) {
+            rc = 0;
             goto out;
         }
-        yaml_event_type_t t = ev.type;
-        size_t line = ev.start_mark.line + 1;
-        if (t == YAML_STREAM_END_EVENT) {
-            yaml_event_delete(&ev);
-            break;
+        fail(NULL, "%s:%zu: expected a mapping of key: value", path, root->start_mark.line + 1);
+        goto out;
+    }
+    for (yaml_node_pair_t *kv = root->data.mapping.pairs.start; kv < root->data.mapping.pairs.top;
+         kv++) {
+        yaml_node_t *kn = yaml_document_get_node(&doc, kv->key);
+        yaml_node_t *vn = yaml_document_get_node(&doc, kv->value);
+        size_t line = kn->start_mark.line + 1;
+        if (kn->type != YAML_SCALAR_NODE) {
+            fail(NULL, "%s:%zu: expected a plain key", path, line);
+            goto out;
         }
-        if (t == YAML_MAPPING_START_EVENT) {
-            if (depth == 0 && !top_seen) {
-                depth = 1;
-                top_seen = true;
-            } else {
-                fail(NULL, "%s:%zu: %s%s%s: expected a plain value, not a mapping", path, line,
-                     have_key ? "key \"" : "", have_key ? key : "", have_key ? "\"" : "");
-                yaml_event_delete(&ev);
+        const char *key = (const char *)kn->data.scalar.value;
+        if (!strcmp(key, "tail_sampling")) {
+            char err[600];
+            struct sampling_cfg *t = NULL;
+            if (sampling_cfg_from_node(&t, &doc, vn, path, err, sizeof err)) {
+                fail(NULL, "%s", err);
                 goto out;
             }
-        } else if (t == YAML_SEQUENCE_START_EVENT) {
-            fail(NULL, "%s:%zu: %s%s%s: expected a plain value, not a list", path, line,
-                 have_key ? "key \"" : "", have_key ? key : "", have_key ? "\"" : "");
-            yaml_event_delete(&ev);
-            goto out;
-        } else if (t == YAML_MAPPING_END_EVENT) {
-            depth = 0;
-        } else if (t == YAML_ALIAS_EVENT) {
-            fail(NULL, "%s:%zu: aliases are not supported", path, line);
-            yaml_event_delete(&ev);
-            goto out;
-        } else if (t == YAML_SCALAR_EVENT) {
-            const char *v = (const char *)ev.data.scalar.value;
-            if (depth != 1) {
-                if (*v) { /* a document that is a lone scalar */
-                    fail(NULL, "%s:%zu: expected a mapping of key: value", path, line);
-                    yaml_event_delete(&ev);
-                    goto out;
-                }
-            } else if (!have_key) {
-                const opt_t *o = find_opt(v, ev.data.scalar.length);
-                if (!o || !strcmp(v, "config")) {
-                    fail(NULL, "%s:%zu: unknown key \"%s\" (see stitchd --help for the keys)",
-                         path, line, v);
-                    yaml_event_delete(&ev);
-                    goto out;
-                }
-                snprintf(key, sizeof key, "%s", o->name);
-                have_key = true;
-                key_line = line;
-            } else {
-                snprintf(where, sizeof where, "%s:%zu", path, key_line);
-                const opt_t *o = find_opt(key, strlen(key));
-                if (set_value(c, o, v, where)) {
-                    yaml_event_delete(&ev);
-                    goto out;
-                }
-                have_key = false;
-            }
+            sampling_cfg_free(c->tail);
+            c->tail = t;
+            continue;
         }
-        yaml_event_delete(&ev);
+        if (vn->type == YAML_MAPPING_NODE) {
+            /* a section: forward: {endpoint: URL, buffer: 64MiB, ...} */
+            bool known = false;
+            for (size_t i = 0; i < NOPTS; i++) {
+                size_t kl = strlen(key);
+                if (!strncmp(opts[i].name, key, kl) && (!opts[i].name[kl] || opts[i].name[kl] == '-'))
+                    known = true;
+            }
+            if (!known) {
+                fail(NULL, "%s:%zu: unknown key \"%s\" (see stitchd --help for the keys)", path,
+                     line, key);
+                goto out;
+            }
+            for (yaml_node_pair_t *s = vn->data.mapping.pairs.start; s < vn->data.mapping.pairs.top;
+                 s++) {
+                yaml_node_t *sk = yaml_document_get_node(&doc, s->key);
+                yaml_node_t *sv = yaml_document_get_node(&doc, s->value);
+                if (sk->type != YAML_SCALAR_NODE) {
+                    fail(NULL, "%s:%zu: expected a plain key", path, sk->start_mark.line + 1);
+                    goto out;
+                }
+                const char *sub = (const char *)sk->data.scalar.value;
+                char name[160];
+                if (!strcmp(sub, "endpoint"))
+                    snprintf(name, sizeof name, "%s", key);
+                else
+                    snprintf(name, sizeof name, "%s-%s", key, sub);
+                for (char *q = name; *q; q++)
+                    if (*q == '_' || *q == '.')
+                        *q = '-';
+                if (!find_opt(name, strlen(name))) {
+                    fail(NULL, "%s:%zu: unknown key \"%s\" in section \"%s\" (see stitchd --help: "
+                               "section %s, key K is the flag --%s-K)",
+                         path, sk->start_mark.line + 1, sub, key, key, key);
+                    goto out;
+                }
+                if (yaml_set(c, path, &doc, name, sk, sv))
+                    goto out;
+            }
+            continue;
+        }
+        if (yaml_set(c, path, &doc, key, kn, vn))
+            goto out;
     }
     rc = 0;
 out:
+    yaml_document_delete(&doc);
     yaml_parser_delete(&p);
     fclose(f);
     return rc;
+}
+
+void stitchd_config_free(stitchd_config_t *c)
+{
+    sampling_cfg_free(c->tail);
+    c->tail = NULL;
 }
 
 /* ---- environment and command line --------------------------------------------------- */
@@ -431,19 +560,25 @@ static int load_env(stitchd_config_t *c)
 static void print_help(void)
 {
     printf("Usage: stitchd [flags]\n\n"
-           "stitchd receives spans (OTLP/HTTP protobuf and JSON, Zipkin v2 JSON), stores them\n"
-           "durably in --data, and answers the Jaeger and Zipkin query APIs.\n\n"
+           "stitchd receives spans (OTLP/HTTP protobuf and JSON, Zipkin v2 JSON), optionally\n"
+           "tail-samples them (--config), stores them durably in --data and/or forwards them\n"
+           "(--forward, --route-to), and answers the Jaeger and Zipkin query APIs.\n\n"
            "Flags (each is also a key of the --config file and a STITCHD_<KEY> environment\n"
            "variable, e.g. STITCHD_MAX_BODY; flags win over the environment, which wins over\n"
            "the file):\n");
     for (size_t i = 0; i < NOPTS; i++) {
         char lhs[64];
         snprintf(lhs, sizeof lhs, "--%s %s", opts[i].name, opts[i].metavar);
-        printf("  %-28s %s\n", lhs, opts[i].help);
+        if (strlen(lhs) > 28) /* a long flag: its help on the next line */
+            printf("  %s\n  %-28s %s\n", lhs, "", opts[i].help);
+        else
+            printf("  %-28s %s\n", lhs, opts[i].help);
         if (*opts[i].def)
             printf("  %-28s default: %s\n", "", opts[i].def);
     }
-    printf("  %-28s %s\n", "--config FILE", "YAML file of key: value lines with the keys above");
+    printf("  %-28s %s\n", "--config FILE", "YAML file of key: value lines with the keys above,");
+    printf("  %-28s %s\n", "", "sections (forward: {endpoint: URL, buffer: 64MiB}) and a");
+    printf("  %-28s %s\n", "", "tail_sampling: section in the OpenTelemetry Collector's schema");
     printf("  %-28s %s\n", "--help", "print this text and exit");
     printf("  %-28s %s\n", "--version", "print the version and exit");
     printf("\nSignals: SIGINT or SIGTERM stop accepting, finish requests in flight, close the\n"
@@ -526,6 +661,14 @@ int stitchd_config_load(stitchd_config_t *c, int argc, char **argv)
     }
     if (!c->data[0]) {
         fail(NULL, "--data must not be empty");
+        return STITCHD_CONFIG_EXIT_USAGE;
+    }
+    if (c->forward[0] && c->route_to[0]) {
+        fail(NULL, "--forward and --route-to exclude each other (route to one URL with --route-to URL)");
+        return STITCHD_CONFIG_EXIT_USAGE;
+    }
+    if (c->no_store && !c->forward[0] && !c->route_to[0]) {
+        fail(NULL, "--storage none needs --forward URL or --route-to URL,...: the spans would go nowhere");
         return STITCHD_CONFIG_EXIT_USAGE;
     }
     if (c->otlp_http.off && c->zipkin.off)

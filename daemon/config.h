@@ -35,6 +35,20 @@ typedef struct stitchd_config {
     int log_level;               /* st_log_level_t */
     char ready_file[4096];       /* "" = none */
     char config_file[4096];      /* "" = none */
+    /* the pipeline between receivers and storage (docs/stitchd.md) */
+    bool no_store;               /* --storage none: keep nothing locally */
+    char forward[4096];          /* --forward URL: send what is kept there; "" = off */
+    char route_to[8192];         /* --route-to URL,URL,...: by trace id; "" = off */
+    bool forward_gzip;
+    char forward_spool[4096];    /* "" = forwarders buffer in memory only */
+    uint64_t forward_buffer;     /* bytes buffered per upstream before 503 */
+    uint64_t forward_batch_spans;
+    uint64_t forward_batch_delay_ns;
+    uint64_t forward_timeout_ns;
+    uint64_t sampling_max_memory;/* bytes of held traces; 0 = num_traces only */
+    /* the `tail_sampling:` section of the --config file (Collector schema);
+     * NULL = no tail sampling. Owned by the config (stitchd_config_free). */
+    struct sampling_cfg *tail;
 } stitchd_config_t;
 
 /* What stitchd_config_load decided. */
@@ -44,6 +58,10 @@ enum { STITCHD_CONFIG_RUN = 0, STITCHD_CONFIG_EXIT_OK = 1, STITCHD_CONFIG_EXIT_U
  * RUN: start. EXIT_OK: --help / --version were printed on stdout.
  * EXIT_USAGE: a bad flag, value or file; the message is on stderr. */
 int stitchd_config_load(stitchd_config_t *c, int argc, char **argv);
+
+/* Free what stitchd_config_load allocated (the tail-sampling section, unless
+ * it was taken: set c->tail = NULL after taking it). */
+void stitchd_config_free(stitchd_config_t *c);
 
 /* "127.0.0.1:4318", "[::1]:4318" — into buf. */
 const char *stitchd_addr_str(const stitchd_addr_t *a, char *buf, size_t n);

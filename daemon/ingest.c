@@ -1,7 +1,8 @@
 /* daemon/ingest.c — decode slots and the hand-off to the store.
- * A request decodes into a slot's batch and keeps the slot until
- * stitch_store_append() returns (the records point into the batch's
- * arena). Invariant: at most cfg.ingest_concurrency slots exist, so the
+ * A request decodes into a slot's batch and keeps the slot until the
+ * pipeline (pipeline.c: tail sampler, store, forwarders) has taken the
+ * records (they point into the batch's arena; whoever keeps them longer
+ * copies them). Invariant: at most cfg.ingest_concurrency slots exist, so the
  * memory decoding can take is bounded by ingest_concurrency × arena_max
  * however many connections are open; a slot whose arena grew past
  * SLOT_KEEP_BYTES for one huge request gives that memory back. */
@@ -106,5 +107,5 @@ int stitchd_slot_append(stitchd_t *d, stitchd_slot_t *s)
     }
     for (size_t i = 0; i < n; i++)
         s->ptrs[i] = &s->batch.spans[i];
-    return stitch_store_append(d->store, s->ptrs, n);
+    return stitchd_pipeline_append(d, s->ptrs, n);
 }

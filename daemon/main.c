@@ -1,8 +1,10 @@
 /* daemon/main.c — stitchd: read the configuration, open the store, start
- * the listeners, and wait for SIGINT/SIGTERM to stop in order: stop
- * accepting, let requests in flight finish (up to --shutdown-timeout),
- * close the connections, close the store (which writes what it buffers),
- * exit 0. Exit 2 for a bad configuration, 1 when start-up fails.
+ * the pipeline (tail sampler, forwarders) and the listeners, and wait for
+ * SIGINT/SIGTERM to stop in order: stop accepting, let requests in flight
+ * finish (up to --shutdown-timeout), close the connections, decide what the
+ * tail sampler holds and drain the forwarders (up to --shutdown-timeout),
+ * close the store (which writes what it buffers), exit 0. Exit 2 for a bad
+ * configuration, 1 when start-up fails.
  * Invariant: SIGINT/SIGTERM are blocked in every thread and taken by
  * sigwait() here, so no handler ever runs inside a request. */
 #include <errno.h>
@@ -69,9 +71,9 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     char q[4200];
-    st_log(ST_LOG_INFO, "main", "starting", "version=%s data=%s sync=%s pid=%ld", STITCH_VERSION,
-           st_log_q(q, sizeof q, d.cfg.data), d.cfg.sync_full ? "full" : "normal",
-           (long)getpid());
+    st_log(ST_LOG_INFO, "main", "starting", "version=%s data=%s sync=%s storage=%s pid=%ld",
+           STITCH_VERSION, st_log_q(q, sizeof q, d.cfg.data), d.cfg.sync_full ? "full" : "normal",
+           d.cfg.no_store ? "none" : "local", (long)getpid());
     stitchd_metrics_init();
 
     stitch_store_opts_t so = {
@@ -83,7 +85,7 @@ int main(int argc, char **argv)
         .max_queue_spans = (size_t)d.cfg.queue_spans,
     };
     char err[256] = "";
-    int src = stitch_store_open(&d.store, &so, err, sizeof err);
+    int src = d.cfg.no_store ? 0 : stitch_store_open(&d.store, &so, err, sizeof err);
     if (src) {
         char qe[300];
         st_log(ST_LOG_ERROR, "store", "cannot open the store", "data=%s error=%s",
@@ -96,6 +98,13 @@ int main(int argc, char **argv)
         stitch_store_close(d.store);
         return 1;
     }
+    if (stitchd_pipeline_start(&d)) {
+        stitchd_pipeline_stop(&d);
+        stitch_store_close(d.store);
+        stitchd_ingest_free(&d);
+        stitchd_config_free(&d.cfg);
+        return 1;
+    }
     /* bodies in memory: room for every decode slot's body twice (wire and
      * inflated) plus as many again waiting, at least 256 MiB */
     d.buffered_max = d.cfg.max_body * 4 * (d.cfg.ingest_concurrency < 4 ? 4 : d.cfg.ingest_concurrency);
@@ -103,6 +112,7 @@ int main(int argc, char **argv)
         d.buffered_max = 256ull << 20;
     if (stitchd_server_start(&d)) {
         stitchd_server_stop(&d);
+        stitchd_pipeline_stop(&d);
         stitch_store_close(d.store);
         stitchd_ingest_free(&d);
         return 1;
@@ -138,8 +148,10 @@ int main(int argc, char **argv)
         st_log(ST_LOG_WARN, "main", "requests still in flight at the shutdown timeout",
                "requests=%ld", left);
     stitchd_server_stop(&d);
+    stitchd_pipeline_stop(&d); /* held traces decided, forwarders drained */
     stitch_store_close(d.store);
     stitchd_ingest_free(&d);
+    stitchd_config_free(&d.cfg);
     if (d.cfg.ready_file[0])
         unlink(d.cfg.ready_file);
     st_log(ST_LOG_INFO, "main", "stopped", NULL);

@@ -40,6 +40,21 @@ static struct {
     double start_time;
 } m;
 
+static struct {
+    char *(*fn)(void *);
+    void *arg;
+} sources[4];
+static int nsources;
+
+void stitchd_metrics_add_source(char *(*fn)(void *arg), void *arg)
+{
+    if (nsources < 4) {
+        sources[nsources].fn = fn;
+        sources[nsources].arg = arg;
+        nsources++;
+    }
+}
+
 #define ADD(x, n) atomic_fetch_add_explicit(&(x), (n), memory_order_relaxed)
 #define GET(x) atomic_load_explicit(&(x), memory_order_relaxed)
 
@@ -143,7 +158,8 @@ char *stitchd_metrics_render(stitch_store_t *store, size_t *len)
         put(&o, "stitchd_spans_received_total{receiver=\"%s\"} %" PRIu64 "\n", recv_names[r],
             GET(m.accepted[r]) + GET(m.rejected[r]) + refused);
     }
-    head(&o, "stitchd_spans_accepted_total", "counter", "Spans stored and acknowledged.");
+    head(&o, "stitchd_spans_accepted_total", "counter",
+         "Spans acknowledged: stored, taken by a forwarder's buffer, or held for tail sampling.");
     for (int r = 0; r < STITCHD_RECV_N; r++)
         put(&o, "stitchd_spans_accepted_total{receiver=\"%s\"} %" PRIu64 "\n", recv_names[r],
             GET(m.accepted[r]));
@@ -231,6 +247,15 @@ char *stitchd_metrics_render(stitch_store_t *store, size_t *len)
         head(&o, "stitchd_store_blocks_dropped_total", "counter",
              "Blocks dropped by retention or --max-disk.");
         put(&o, "stitchd_store_blocks_dropped_total %" PRIu64 "\n", st.blocks_dropped);
+    }
+    for (int i = 0; i < nsources; i++) {
+        char *t = sources[i].fn(sources[i].arg);
+        if (!t) {
+            o.oom = 1;
+            break;
+        }
+        put(&o, "%s", t);
+        free(t);
     }
     if (o.oom) {
         free(o.p);

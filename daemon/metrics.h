@@ -41,5 +41,9 @@ void stitchd_metrics_body_bytes(stitchd_receiver_t r, uint64_t wire, uint64_t de
 
 /* The page, malloc'd (caller frees); NULL when out of memory. */
 char *stitchd_metrics_render(stitch_store_t *store, size_t *len);
+/* More families for the page: fn(arg) returns malloc'd Prometheus text (or
+ * NULL), appended after the built-in ones. Up to 4; register before the
+ * listeners start (not thread-safe against rendering). */
+void stitchd_metrics_add_source(char *(*fn)(void *arg), void *arg);
 
 #endif

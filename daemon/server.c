@@ -20,6 +20,7 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,6 +121,69 @@ static double since(const struct timespec *t0)
     return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
+/* Whether the client takes gzip: Accept-Encoding names it, and not with a
+ * weight of zero ("gzip;q=0", "gzip; q=0.00"). */
+static bool accepts_gzip(struct MHD_Connection *c)
+{
+    const char *ae = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING);
+    if (!ae)
+        return false;
+    for (const char *p = ae; (p = strcasestr(p, "gzip")); p += 4) {
+        const char *e = p + 4;
+        while (*e == ' ')
+            e++;
+        if (*e != ';')
+            return true;
+        e++;
+        while (*e == ' ')
+            e++;
+        if (strncasecmp(e, "q=0", 3) || strspn(e + 3, ".0") != strcspn(e + 3, ", "))
+            return true;
+    }
+    return false;
+}
+
+/* Answers of the query API and the UI are text that compresses ~8x (a
+ * 50,000-span trace is ~50 MB of JSON); a browser moves such a body into a
+ * page at a few tens of MB/s, which made the transfer most of the time to
+ * open a large trace. zlib level 1 costs ~5 ms per MB here and pays for
+ * itself many times over. r->body is replaced when the result is smaller. */
+#define GZIP_MIN 1024
+static void gzip_resp(stitchd_resp_t *r)
+{
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (deflateInit2(&z, 1, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        return;
+    uLong cap = deflateBound(&z, (uLong)r->len);
+    char *out = malloc(cap);
+    if (!out) {
+        deflateEnd(&z);
+        return;
+    }
+    z.next_in = (Bytef *)r->body;
+    z.avail_in = (uInt)r->len;
+    z.next_out = (Bytef *)out;
+    z.avail_out = (uInt)cap;
+    int zr = deflate(&z, Z_FINISH);
+    size_t n = z.total_out;
+    deflateEnd(&z);
+    if (zr != Z_STREAM_END || n >= r->len) {
+        free(out);
+        return;
+    }
+    free(r->body);
+    r->body = out;
+    r->len = n;
+    r->gzipped = 1;
+}
+
+static bool compressible(const char *ct)
+{
+    return ct && (!strncmp(ct, "application/json", 16) || !strncmp(ct, "text/", 5) ||
+                  !strncmp(ct, "application/javascript", 22) || !strncmp(ct, "image/svg", 9));
+}
+
 static enum MHD_Result send_resp(struct MHD_Connection *c, req_t *q, stitchd_resp_t *r)
 {
     stitchd_t *d = q->l->d;
@@ -128,6 +192,9 @@ static enum MHD_Result send_resp(struct MHD_Connection *c, req_t *q, stitchd_res
         r->status = 500;
         r->content_type = "application/json";
     }
+    if (r->body && r->len >= GZIP_MIN && r->len < UINT32_MAX && compressible(r->content_type) &&
+        accepts_gzip(c))
+        gzip_resp(r);
     struct MHD_Response *resp =
         r->body ? MHD_create_response_from_buffer(r->len, r->body, MHD_RESPMEM_MUST_FREE)
                 : MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
@@ -144,6 +211,10 @@ static enum MHD_Result send_resp(struct MHD_Connection *c, req_t *q, stitchd_res
     }
     if (r->allow)
         (void)MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
+    if (r->gzipped)
+        (void)MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
+    if (compressible(r->content_type))
+        (void)MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
     for (size_t i = 0; i + 1 < sizeof r->headers / sizeof r->headers[0] && r->headers[i]; i += 2)
         (void)MHD_add_response_header(resp, r->headers[i], r->headers[i + 1]);
     if (atomic_load(&d->stopping))

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "daemon/config.h"
+#include "daemon/forward.h"
 #include "daemon/metrics.h"
 #include "daemon/query.h"
 #include "store/store.h"
@@ -37,6 +38,7 @@ typedef struct stitchd_resp {
     size_t len;
     unsigned retry_after;     /* seconds; 0 = no Retry-After header */
     const char *allow;        /* Allow header for 405, static */
+    int gzipped;              /* set by the server when it compressed body */
     /* more headers: name, value, name, value, ... (static strings), ended by
      * the first NULL name; the web UI's (daemon/ui.c) */
     const char *headers[16];
@@ -69,6 +71,11 @@ typedef struct stitchd {
     stitchd_slot_t *slots;
     size_t nslots;
     size_t arena_max;
+    /* the pipeline (pipeline.c): tail sampler, forwarder, router; each NULL
+     * or empty when not configured. store is NULL with --storage none. */
+    struct sampler *sampler;
+    forwarder_t *forwarder;
+    router_t router;
     /* listeners */
     struct MHD_Daemon *mhd[STITCHD_L_N];
     stitchd_addr_t bound[STITCHD_L_N]; /* with the real port */
@@ -96,8 +103,21 @@ void stitchd_ingest_free(stitchd_t *d);
 /* Wait up to timeout_ms for a slot; NULL when none came free. */
 stitchd_slot_t *stitchd_slot_get(stitchd_t *d, unsigned timeout_ms);
 void stitchd_slot_put(stitchd_t *d, stitchd_slot_t *s);
-/* store_append of every span in the slot's batch. */
+/* Every span in the slot's batch into the pipeline (pipeline.c): tail
+ * sampling, then the store and/or the forwarders. 0 = acknowledge
+ * (stored durably, accepted into a forwarder's buffer, or held for a
+ * tail-sampling decision); STITCH_EBUSY / STITCH_ENOSPC / other = refuse. */
 int stitchd_slot_append(stitchd_t *d, stitchd_slot_t *s);
+
+/* ---- the pipeline (pipeline.c) ---- */
+/* Start the sampler and forwarders the configuration asks for. 0, or -1
+ * after logging. Takes d->cfg.tail. */
+int stitchd_pipeline_start(stitchd_t *d);
+/* Decide and deliver what the sampler holds, drain the forwarders (up to
+ * --shutdown-timeout), stop them. Before the store closes. */
+void stitchd_pipeline_stop(stitchd_t *d);
+/* The spans of one request into the pipeline; see stitchd_slot_append. */
+int stitchd_pipeline_append(stitchd_t *d, const stitch_span_data_t *const *spans, size_t n);
 
 /* ---- receivers ---- */
 /* `body` is the (inflated) request body; `json` the request's encoding. */

@@ -91,6 +91,11 @@ fi
 run "trace --color always" 0 trace --server "$SERVER" --color always "$TID" &&
     has "colour when asked" "$OUT" $'\x1b[38;5;'
 run "trace --json" 0 trace --server "$SERVER" --json "$TID" && has "trace --json" "$OUT" "\"traceID\": \"$TID\""
+hdr=$(curl -s --compressed -D - -o "$T/gz" "$SERVER/api/traces/$TID")
+case "$hdr" in *[Cc]ontent-[Ee]ncoding:\ gzip*) grep -q "\"traceID\":\"$TID\"" "$T/gz" && ok "query answers gzip-compressed when asked" ||
+    fail "gzip answer" "$(head -c 200 "$T/gz")" ;; *) fail "query answers gzip-compressed when asked" "$hdr" ;; esac
+hdr=$(curl -s -D - -o /dev/null "$SERVER/api/traces/$TID")
+case "$hdr" in *[Cc]ontent-[Ee]ncoding*) fail "no gzip unless asked" "$hdr" ;; *) ok "no gzip unless asked" ;; esac
 run "unknown trace" 1 trace --server "$SERVER" 0123456789abcdef0123456789abcdef &&
     has "unknown trace says so" "$ERR" "not found"
 run "bad trace id" 2 trace --server "$SERVER" xyz && has "bad id says so" "$ERR" "not a trace id"
