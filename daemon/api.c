@@ -64,6 +64,11 @@ static void args_each(void *ctx, const char *key, int (*fn)(void *arg, const cha
 
 static int query(stitchd_t *d, struct MHD_Connection *c, const char *path, stitchd_resp_t *r)
 {
+    if (!d->store) { /* an agent or router (--storage none): nothing to query here */
+        stitchd_resp_jaeger_error(r, 404, "this stitchd stores no spans (--storage none): "
+                                          "query the stitchd it forwards to");
+        return 1;
+    }
     stitchd_query_args_t args = {args_get, args_each, c};
     stitchd_query_resp_t q;
     memset(&q, 0, sizeof q);

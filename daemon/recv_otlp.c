@@ -6,8 +6,9 @@
  * that does not decode (never retried by clients), 413 past the decode
  * limit, 503 + Retry-After when the store is busy or the disk is full.
  * Every non-200 body is a google.rpc.Status in the request's encoding.
- * Invariant: 200 is sent only after stitch_store_append() returned 0, so
- * an acknowledged span is durable. */
+ * Invariant: 200 is sent only after the pipeline (daemon/pipeline.c) took
+ * the spans: stored durably, held for a tail-sampling decision, or queued
+ * for forwarding — docs/stitchd.md says what a 200 means in each mode. */
 #include <stdio.h>
 #include <string.h>
 
@@ -54,7 +55,7 @@ static void refused(stitchd_resp_t *r, bool json, int rc, size_t nspans)
     char msg[200];
     if (rc == STITCH_EBUSY) {
         stitchd_metrics_refused(STITCHD_RECV_OTLP_HTTP, STITCHD_REFUSED_OVERLOAD, nspans);
-        recv_otlp_error(r, json, 503, "stitchd is overloaded (write queue full); retry later");
+        recv_otlp_error(r, json, 503, "stitchd is overloaded (its write or forward queue is full); retry later");
         r->retry_after = 1;
     } else if (rc == STITCH_ENOSPC) {
         stitchd_metrics_refused(STITCHD_RECV_OTLP_HTTP, STITCHD_REFUSED_DISK_FULL, nspans);

@@ -7,7 +7,7 @@
  * of its bug instead of losing spans silently. Errors: 400 for a malformed
  * list or an invalid span, 413 past the decode limit, 503 + Retry-After
  * when the store refuses; their bodies are {"code":N,"message":"..."}.
- * Invariant: 202 only after stitch_store_append() returned 0. */
+ * Invariant: 202 only after the pipeline took the spans (as for OTLP). */
 #include <stdio.h>
 #include <string.h>
 
@@ -60,7 +60,7 @@ void recv_zipkin_handle(stitchd_t *d, const uint8_t *body, size_t n, stitchd_res
     stitchd_slot_put(d, s);
     if (arc == STITCH_EBUSY) {
         stitchd_metrics_refused(STITCHD_RECV_ZIPKIN, STITCHD_REFUSED_OVERLOAD, nspans);
-        stitchd_resp_json_error(r, 503, "stitchd is overloaded (write queue full); retry later");
+        stitchd_resp_json_error(r, 503, "stitchd is overloaded (its write or forward queue is full); retry later");
         r->retry_after = 1;
         return;
     }
