@@ -57,6 +57,7 @@ typedef struct req {
     int started;             /* the access handler ran (counted in inflight) */
     int answered;            /* a response is queued */
     int deferred;            /* `pending` holds the answer for the next call */
+    int timed_out;           /* --request-timeout passed: logged once, then cut off */
     stitchd_resp_t pending;
     uint64_t drained;        /* body bytes thrown away after `pending` was decided */
     enum route route;
@@ -563,6 +564,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             return MHD_YES;
         }
         return send_resp(c, q, &r);
+    }
+    /* A body that never ends (a client trickling bytes, which the idle
+     * timeout does not catch) is cut off after --request-timeout. */
+    if (*upload_data_size && l->d->cfg.request_timeout_ns &&
+        since(&q->t0) * 1e9 > (double)l->d->cfg.request_timeout_ns) {
+        if (!q->timed_out) {
+            q->timed_out = 1;
+            char qp[300];
+            st_log(ST_LOG_WARN, "http", "request body too slow: connection closed",
+                   "listener=%s path=%s bytes=%zu", listener_names[l->kind],
+                   st_log_q(qp, sizeof qp, q->path), q->len + (size_t)q->drained);
+        }
+        return MHD_NO;
     }
     if (q->deferred) {
         if (*upload_data_size) {

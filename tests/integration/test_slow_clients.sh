@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# tests/integration/test_slow_clients.sh — slow and stuck clients cannot
+# starve the others (issue "Hardening"): against a real stitchd with small
+# limits (--max-connections 64, --idle-timeout 2s, --request-timeout 3s),
+#  - a body trickled one byte at a time is cut off after --request-timeout,
+#    while other clients are served at once;
+#  - connections that send nothing fill the OTLP listener's quota, yet the
+#    query port (its own listener) answers, and once --idle-timeout closes
+#    them the OTLP port accepts spans again — by itself.
+# $1 = the build's bin directory.
+set -u
+BIN="${1:?usage: test_slow_clients.sh BIN_DIR}"
+fails=0
+T=$(mktemp -d /tmp/stitch-slow.XXXXXX)
+PID=
+TRICKLE=
+cleanup() {
+    [ -n "$TRICKLE" ] && kill "$TRICKLE" 2>/dev/null
+    [ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
+    rm -rf "$T"
+}
+trap cleanup EXIT
+ok() { echo "ok   $1"; }
+fail() { echo "FAIL $1"; fails=$((fails + 1)); }
+
+"$BIN/stitchd" --data "$T/data" --otlp-http 127.0.0.1:0 --zipkin off --http 127.0.0.1:0 \
+    --max-connections 64 --idle-timeout 2s --request-timeout 3s \
+    --ready-file "$T/ready" --log-level warn 2>"$T/stitchd.log" &
+PID=$!
+for _ in $(seq 1 200); do
+    [ -s "$T/ready" ] && grep -q '^http=' "$T/ready" && break
+    sleep 0.05
+done
+OTLP_ADDR=$(sed -n 's/^otlp-http=//p' "$T/ready")
+HTTP=http://$(sed -n 's/^http=//p' "$T/ready")
+[ -n "$OTLP_ADDR" ] || { echo "FAIL stitchd did not start"; cat "$T/stitchd.log"; exit 1; }
+HOST=${OTLP_ADDR%:*}
+PORT=${OTLP_ADDR##*:}
+
+post() { # → HTTP status of a small valid OTLP/JSON request (5 s at most)
+    curl -s -o /dev/null -w '%{http_code}' --max-time 5 -H 'Content-Type: application/json' \
+        --data-binary '{"resourceSpans":[]}' "http://$OTLP_ADDR/v1/traces"
+}
+
+# ---- a body that never ends -------------------------------------------------------------
+(
+    trap '' PIPE # a write to the closed connection fails instead of killing us
+    exec 3<>"/dev/tcp/$HOST/$PORT" || exit 1
+    printf 'POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{' >&3
+    start=$SECONDS
+    while [ $((SECONDS - start)) -lt 15 ]; do
+        printf ' ' >&3 2>/dev/null || { echo $((SECONDS - start)) >"$T/cut"; exit 0; }
+        sleep 0.3
+    done
+    echo never >"$T/cut"
+) &
+TRICKLE=$!
+sleep 1
+t0=$(date +%s%N)
+code=$(post)
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+[ "$code" = 200 ] && [ "$ms" -lt 2000 ] && ok "others are served while a body trickles (${ms} ms)" ||
+    fail "a request during the trickle: HTTP $code in ${ms} ms"
+wait "$TRICKLE"
+TRICKLE=
+cut=$(cat "$T/cut" 2>/dev/null)
+if [ -n "$cut" ] && [ "$cut" != never ] && [ "$cut" -le 8 ]; then
+    ok "the trickled body is cut off after --request-timeout (${cut} s)"
+else
+    fail "the trickled body was not cut off (${cut:-?})"
+fi
+grep -q 'request body too slow' "$T/stitchd.log" && ok "and stitchd says so in its log" || fail "no log line for the slow body"
+
+# ---- connections that send nothing ---------------------------------------------------------
+fds=()
+for _ in $(seq 1 80); do
+    exec {fd}<>"/dev/tcp/$HOST/$PORT" 2>/dev/null && fds+=("$fd")
+done
+sleep 0.3
+code=$(post)
+[ "$code" != 200 ] && ok "the OTLP listener's quota is full (a further request: $code)" ||
+    fail "80 idle connections did not fill a quota of 64"
+qcode=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$HTTP/api/services")
+[ "$qcode" = 200 ] && ok "the query port still answers" || fail "query port: HTTP $qcode"
+code=
+for _ in $(seq 1 40); do
+    code=$(post)
+    [ "$code" = 200 ] && break
+    sleep 0.25
+done
+[ "$code" = 200 ] && ok "after --idle-timeout the OTLP port accepts spans again" || fail "OTLP port after idle timeout: $code"
+for fd in "${fds[@]}"; do exec {fd}>&-; done
+kill -0 "$PID" 2>/dev/null && ok "stitchd is alive" || fail "stitchd died"
+
+if [ "$fails" -ne 0 ]; then
+    echo "stitchd log:"; tail -20 "$T/stitchd.log"
+    echo "$fails failure(s)"
+    exit 1
+fi
+echo "all passed"
