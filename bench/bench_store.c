@@ -9,6 +9,8 @@
  *   append      spans/s acknowledged by stitch_store_append (compaction runs
  *               in the background meanwhile, as in stitchd)
  *   drained     spans/s including compacting what was left in the head
+ *   store cpu   process CPU (user + sys) per span over load + drain, minus
+ *               the generator's own (measured alone at start)
  *   bytes/span  the SQLite file (+ WAL) after compaction, / spans
  *   trace       stitch_store_get_trace of a random stored trace
  *   search      service=cart-service + tag user.id=<the user of a stored
@@ -19,6 +21,7 @@
  * Usage: bench_store [--spans N] [--threads T] [--runs R] [--queries Q] [--sync-full] */
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +81,7 @@ static void *append_main(void *arg)
 
 typedef struct figures {
     double pages, summaries, freepct;
+    double cpu; /* µs of process CPU (user + sys) per span, load + drain, minus the generator */
     double append, drained, bytes, trace50, trace99, search50, search99, svc50, svc99;
 } figures_t;
 
@@ -86,6 +90,30 @@ static double pct(double *v, int n, double p)
     qsort(v, (size_t)n, sizeof *v, cmp_double);
     int i = (int)(p * (n - 1) + 0.5);
     return v[i];
+}
+
+static double cpu_s(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 + (double)ru.ru_stime.tv_sec +
+           (double)ru.ru_stime.tv_usec * 1e-6;
+}
+
+static double GEN_US; /* the generator's own CPU per span (measured at start) */
+
+static double gen_cost(void)
+{
+    gen_t *g = malloc(sizeof *g);
+    if (!g)
+        exit(1);
+    g->rng = 12345;
+    double c0 = cpu_s();
+    for (int i = 0; i < 400; i++)
+        gen_fill(g, BATCH, TRACE_SPANS, T0 + (uint64_t)i * 1280000ull);
+    double us = (cpu_s() - c0) * 1e6 / (400.0 * BATCH);
+    free(g);
+    return us;
 }
 
 static void one_run(figures_t *f)
@@ -103,7 +131,7 @@ static void one_run(figures_t *f)
     }
     worker_t w[8];
     pthread_t th[8];
-    double t0 = now_s();
+    double t0 = now_s(), c0 = cpu_s();
     size_t per = (NSPANS / THREADS + BATCH - 1) / BATCH * BATCH;
     for (int i = 0; i < THREADS; i++) {
         size_t from = per * (size_t)i, to = from + per > NSPANS ? NSPANS : from + per;
@@ -121,6 +149,7 @@ static void one_run(figures_t *f)
     if (stitch__store_compact_now(s))
         exit(1);
     double t2 = now_s();
+    f->cpu = (cpu_s() - c0) * 1e6 / (double)NSPANS - GEN_US;
     f->append = (double)NSPANS / (t1 - t0);
     f->drained = (double)NSPANS / (t2 - t0);
     stitch_store_close(s); /* checkpoints the WAL */
@@ -242,15 +271,17 @@ int main(int argc, char **argv)
     if (!TIDS || !USERS)
         return 1;
     T0 = st_now_ns() - 3600ull * 1000000000ull;
+    GEN_US = gen_cost();
     figures_t f[32], med;
     double v[32];
     for (int r = 0; r < RUNS; r++) {
         one_run(&f[r]);
-        fprintf(stderr, "run %d: append %.0f/s drained %.0f/s %.1f B/span trace p50 %.2f ms search p50 %.2f ms\n", r,
-                f[r].append, f[r].drained, f[r].bytes, f[r].trace50, f[r].search50);
+        fprintf(stderr, "run %d: append %.0f/s drained %.0f/s cpu %.2f us/span %.1f B/span trace p50 %.2f ms search p50 %.2f ms\n", r,
+                f[r].append, f[r].drained, f[r].cpu, f[r].bytes, f[r].trace50, f[r].search50);
     }
     MED(append);
     MED(drained);
+    MED(cpu);
     MED(bytes);
     MED(trace50);
     MED(trace99);
@@ -265,6 +296,7 @@ int main(int argc, char **argv)
            RUNS);
     printf("append      %10.0f spans/s\n", med.append);
     printf("drained     %10.0f spans/s (incl. compacting the rest of the head)\n", med.drained);
+    printf("store cpu   %10.2f us/span (user + sys of load + drain, minus the generator's %.2f)\n", med.cpu, GEN_US);
     printf("disk        %10.1f bytes/span (pages %.1f, summaries %.1f, free pages %.0f %% of the file)\n",
            med.bytes, med.pages, med.summaries, med.freepct);
     printf("trace       p50 %.2f ms  p99 %.2f ms\n", med.trace50, med.trace99);

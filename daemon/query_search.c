@@ -1,7 +1,9 @@
 /* daemon/query_search.c — searches and trace lists for every query API:
  * tag conditions sorted into those the store checks and those checked here
- * (tags Jaeger and Zipkin synthesize from span fields: error,
- * otel.status_code, span.kind, …; Zipkin annotation words), the post-filter
+ * (tags Jaeger and Zipkin synthesize from span fields: span.kind,
+ * otel.status_description, …; Zipkin annotation words) — except the status
+ * ones (error=true, otel.status_code), which become the store's
+ * status_mask —, the post-filter
  * that re-tests whole spans, fetching traces by id, and the resource/scope
  * de-duplication the renderers need (Jaeger processes; the wire encoders'
  * grouping by pointer identity).
@@ -55,7 +57,7 @@ char *query_search_strdup(query_search_t *s, const char *p, size_t n)
 static bool synthesized_key(const char *k)
 {
     static const char *const keys[] = {
-        "error", "otel.status_code", "otel.status_description", "span.kind",
+        "error", "otel.status_code", "otel.status_description", "span.kind", /* error=<msg>, bad codes */
         "otel.scope.name", "otel.scope.version", "w3c.tracestate",
         "otel.dropped_attributes_count", "otel.dropped_events_count", "otel.dropped_links_count",
     };
@@ -65,8 +67,42 @@ static bool synthesized_key(const char *k)
     return false;
 }
 
+/* The status codes a tag made from the span status accepts, as a store
+ * status_mask; 0 when the tag is not one the store can check: error
+ * (Jaeger's error=true, Zipkin's annotationQuery word "error") = ERROR,
+ * otel.status_code = ERROR, OK or UNSET (any case), or present = OK|ERROR.
+ * error=<message> (Zipkin) stays a post-filter condition. */
+static unsigned status_mask_of(const char *key, const char *value)
+{
+    if (!strcmp(key, "error"))
+        return !value || !strcmp(value, "true") ? 1u << STITCH_STATUS_ERROR : 0;
+    if (strcmp(key, "otel.status_code"))
+        return 0;
+    if (!value)
+        return 1u << STITCH_STATUS_OK | 1u << STITCH_STATUS_ERROR;
+    if (!strcasecmp(value, "ERROR"))
+        return 1u << STITCH_STATUS_ERROR;
+    if (!strcasecmp(value, "OK"))
+        return 1u << STITCH_STATUS_OK;
+    if (!strcasecmp(value, "UNSET"))
+        return 1u << STITCH_STATUS_UNSET;
+    return 0;
+}
+
+/* No span has this status: the mask of contradicting status conditions. */
+#define STATUS_NONE (1u << 31)
+
 int query_search_add_tag(query_search_t *s, const char *key, const char *value, bool annotation)
 {
+    /* status conditions are the store's (exact, so `limit` holds): they
+     * intersect, all holding on one span */
+    unsigned m = status_mask_of(key, value);
+    if (m) {
+        unsigned cur = s->q.status_mask;
+        m = cur ? cur & m : m;
+        s->q.status_mask = m ? m : STATUS_NONE;
+        return 0;
+    }
     if (s->ntags == QUERY_MAX_TAGS)
         return -1;
     /* span.kind=server is the store's own kind condition (exact, and indexed) */
@@ -276,6 +312,8 @@ static bool span_matches(const query_search_t *s, const stitch_span_data_t *d, s
     if (q->operation && (!d->name || strcmp(d->name, q->operation)))
         return false;
     if (q->kind > 0 && (int)d->kind != q->kind)
+        return false;
+    if (q->status_mask && !(q->status_mask & (1u << ((unsigned)d->status & 31))))
         return false;
     if ((q->start_min_ns && d->start_ns < q->start_min_ns) ||
         (q->start_max_ns && d->start_ns > q->start_max_ns))

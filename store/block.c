@@ -91,16 +91,6 @@ static int unzstd(const void *z, size_t zlen, stitch_buf_t *tmp)
     return 0;
 }
 
-int st_decode_blob(const void *z, size_t zlen, stitch_buf_t *tmp, stitch_wire_batch_t *b)
-{
-    int rc = unzstd(z, zlen, tmp);
-    if (rc)
-        return rc;
-    stitch_wire_error_t err;
-    rc = stitch_wire_otlp_proto_decode(b, tmp->data, tmp->len, &err);
-    return rc < 0 ? rc : 0;
-}
-
 static uint64_t rd_varint(const uint8_t **pp, const uint8_t *end, bool *bad)
 {
     uint64_t v = 0;
@@ -150,8 +140,9 @@ int st_page_pack(const stitch_buf_t *raw, const size_t *lens, size_t nparts, int
         /* stored length, then the bytes: write the frame after room for
          * the longest varint, then move it down */
         size_t at = out->len;
-        size_t z = n >= 16 ? ZSTD_compressCCtx(c, out->data + at + 10, bound, p, n, level) : 0;
-        if (n >= 16 && !ZSTD_isError(z) && z < n) {
+        bool zz = n >= 16 && level != ST_PACK_RAW;
+        size_t z = zz ? ZSTD_compressCCtx(c, out->data + at + 10, bound, p, n, level) : 0;
+        if (zz && !ZSTD_isError(z) && z < n) {
             uint8_t t[10];
             size_t tn = 0;
             uint64_t v = z;
@@ -210,15 +201,68 @@ static int unpack(const uint8_t *p, size_t n, stitch_buf_t *tmp)
     return 0;
 }
 
+int st_page_part(const void *z, size_t zlen, size_t part, stitch_buf_t *out)
+{
+    const uint8_t *p = z, *q = p + 4, *end = p + zlen;
+    if (zlen < 4 || memcmp(z, PACK_MAGIC, 4))
+        return STITCH_ENOTFOUND;
+    bool bad = false;
+    uint64_t nparts = rd_varint(&q, end, &bad);
+    if (bad || part >= nparts)
+        return STITCH_EPARSE;
+    for (size_t i = 0; q < end; i++) {
+        uint64_t rl = rd_varint(&q, end, &bad), sl = rd_varint(&q, end, &bad);
+        if (bad || sl > (uint64_t)(end - q) || rl > PACK_MAX_RAW || sl > rl)
+            return STITCH_EPARSE;
+        if (i < part) {
+            q += sl;
+            continue;
+        }
+        out->len = 0;
+        if (stitch_buf_reserve(out, rl ? (size_t)rl : 1))
+            return STITCH_ENOMEM;
+        if (sl == rl) {
+            memcpy(out->data, q, sl);
+        } else {
+            ZSTD_DCtx *d = dctx();
+            if (!d)
+                return STITCH_ENOMEM;
+            size_t r = ZSTD_decompressDCtx(d, out->data, rl, q, sl);
+            if (ZSTD_isError(r) || r != rl)
+                return STITCH_EPARSE;
+        }
+        out->len = (size_t)rl;
+        return 0;
+    }
+    return STITCH_EPARSE;
+}
+
+int st_page_unpack(const void *z, size_t zlen, stitch_buf_t *tmp)
+{
+    if (zlen < 4 || memcmp(z, PACK_MAGIC, 4))
+        return STITCH_ENOTFOUND;
+    int rc = unpack(z, zlen, tmp);
+    if (!rc && (tmp->len < 4 || memcmp(tmp->data, "STP", 3)))
+        return STITCH_ENOTFOUND;
+    return rc;
+}
+
 int st_decode_page(const void *z, size_t zlen, stitch_buf_t *tmp, stitch_wire_batch_t *b)
+{
+    return st_decode_page_traces(z, zlen, tmp, b, NULL, NULL);
+}
+
+int st_decode_page_traces(const void *z, size_t zlen, stitch_buf_t *tmp, stitch_wire_batch_t *b,
+                          bool (*want)(const void *arg, const uint8_t tid[16]), const void *arg)
 {
     int rc = zlen >= 4 && !memcmp(z, PACK_MAGIC, 4) ? unpack(z, zlen, tmp) : unzstd(z, zlen, tmp);
     if (rc)
         return rc;
     /* a columnar page starts with "STP"; an OTLP request (schema 1's
-     * pages) with field 1's tag, 0x0a */
+     * pages) with field 1's tag, 0x0a (decoded whole: `want` is a filter
+     * the caller applies anyway) */
     if (tmp->len >= 4 && !memcmp(tmp->data, "STP", 3))
-        return st_page_decode(b, tmp->data, tmp->len);
+        return st_page_decode_traces(b, tmp->data, tmp->len, want, arg);
     stitch_wire_error_t err;
     rc = stitch_wire_otlp_proto_decode(b, tmp->data, tmp->len, &err);
     return rc < 0 ? rc : 0;
@@ -509,14 +553,6 @@ static int hset_add(hset_t *s, uint64_t h)
     return 0;
 }
 
-static void hset_clear(hset_t *s)
-{
-    if (s->v)
-        memset(s->v, 0, s->cap * sizeof *s->v);
-    s->n = 0;
-    s->has0 = false;
-}
-
 /* Pointer -> canonical pointer (resources and scopes interned by content). */
 typedef struct pmap {
     const void **k, **v;
@@ -699,6 +735,22 @@ static int w_bloom(stitch_buf_t *out, const hset_t *s, unsigned bpk)
             st_bloom_add(bits, nbits, k, s->v[i]);
     if (s->has0)
         st_bloom_add(bits, nbits, k, 0);
+    out->len += nbits / 8;
+    return 0;
+}
+
+/* Bloom of n hashes (duplicates allowed: they count in the size), as
+ * w_bloom writes it. */
+static int w_bloom_list(stitch_buf_t *out, const uint64_t *h, size_t n, unsigned bpk)
+{
+    uint32_t nbits = st_bloom_nbits(n, bpk);
+    unsigned k = st_bloom_k(bpk);
+    if (w_u32(out, nbits) || w_u32(out, k) || stitch_buf_reserve(out, nbits / 8))
+        return STITCH_ENOMEM;
+    uint8_t *bits = out->data + out->len;
+    memset(bits, 0, nbits / 8);
+    for (size_t i = 0; i < n; i++)
+        st_bloom_add(bits, nbits, k, h[i]);
     out->len += nbits / 8;
     return 0;
 }
@@ -896,15 +948,14 @@ int st_block_build(const stitch_span_data_t *const *spans, size_t n, st_built_t 
             free(cuts);
             goto done;
         }
-        hset_clear(&set);
+        /* the encoder's entries are nearly distinct already (it dedups
+         * values of dictionary columns; raw columns repeat little): size the
+         * bloom by their count and add them directly, no set in between */
         size_t nent;
         const uint64_t *ent = st_page_entries(pe, &nent);
-        for (size_t i = 0; i < nent; i++)
-            if (hset_add(&set, ent[i]))
-                goto page_oom;
         if (stitch_buf_append(S, sp[a]->ctx.trace_id, 16) ||
             stitch_buf_append(S, sp[b - 1]->ctx.trace_id, 16) || w_u32(S, (uint32_t)(b - a)) ||
-            w_u64(S, pmin) || w_u64(S, pmax) || w_u64(S, pdur) || w_bloom(S, &set, ST_TAG_BLOOM_BITS))
+            w_u64(S, pmin) || w_u64(S, pmax) || w_u64(S, pdur) || w_bloom_list(S, ent, nent, ST_TAG_BLOOM_BITS))
             goto page_oom;
         size_t lens[ST_PAGE_MAX_PARTS];
         size_t nparts = st_page_parts(pe, lens, ST_PAGE_MAX_PARTS);

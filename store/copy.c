@@ -3,7 +3,9 @@
  * never decode protobuf again) and how a query hands spans to its result.
  * Invariant: a copy shares nothing with its source; spans of the source
  * that shared one resource (or scope) array share one copy of it, so the
- * copies group the same way (block.c interns on that). */
+ * copies group the same way (block.c interns on that), and attribute keys
+ * and span / event names are copied once per call (equal strings share one
+ * copy: records are immutable, so sharing is invisible to readers). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,6 +15,14 @@
 typedef struct cp {
     stitch_wire_batch_t *b;
     bool oom;
+    /* keys and names copied once per call (interned by content): the
+     * spans of a request repeat the same dozen keys, and one address per
+     * key lets page.c skip strlen and hashing (its address cache) */
+    struct islot {
+        uint64_t h;
+        const char *p;
+        size_t len;
+    } in[256];
 } cp_t;
 
 static const char *dup_str(cp_t *c, const char *s, size_t n)
@@ -23,6 +33,30 @@ static const char *dup_str(cp_t *c, const char *s, size_t n)
     if (!d)
         c->oom = true;
     return d ? d : "";
+}
+
+/* A NUL-terminated key or name, interned (see cp_t). */
+static const char *dup_name(cp_t *c, const char *s)
+{
+    if (!s || !*s)
+        return "";
+    size_t n = strlen(s);
+    if (n > 128)
+        return dup_str(c, s, n);
+    /* a cheap hash: length and the first and last 8 bytes (a collision
+     * only costs a copy; equality is checked in full) */
+    uint64_t a = 0, z = 0;
+    memcpy(&a, s, n < 8 ? n : 8);
+    memcpy(&z, s + (n > 8 ? n - 8 : 0), n < 8 ? n : 8);
+    uint64_t h = a * 0x9e3779b97f4a7c15ull ^ z * 0xbf58476d1ce4e5b9ull ^ n;
+    h ^= h >> 29;
+    struct islot *e = &c->in[(h ^ h >> 17) & 255];
+    if (e->p && e->h == h && e->len == n && !memcmp(e->p, s, n))
+        return e->p;
+    const char *d = dup_str(c, s, n);
+    if (!c->oom)
+        *e = (struct islot){h, d, n};
+    return d;
 }
 
 static void *dup_mem(cp_t *c, const void *p, size_t n)
@@ -48,7 +82,7 @@ static const stitch_attr_t *dup_attrs(cp_t *c, const stitch_attr_t *a, uint32_t 
     for (uint32_t i = 0; i < n; i++) {
         const stitch_value_t *v = &a[i].value;
         stitch_value_t *w = &o[i].value;
-        o[i].key = dup_str(c, a[i].key, a[i].key ? strlen(a[i].key) : 0);
+        o[i].key = dup_name(c, a[i].key);
         switch (v->type) {
         case STITCH_VALUE_STRING:
             w->u.str = dup_str(c, v->u.str, v->len);
@@ -92,10 +126,17 @@ static const stitch_tracestate_t *dup_ts(cp_t *c, const stitch_tracestate_t *ts)
 
 int st_span_copy(stitch_wire_batch_t *b, const stitch_span_data_t *const *spans, size_t n)
 {
-    cp_t C = {b, false}, *c = &C;
+    cp_t *c = malloc(sizeof *c);
+    if (!c)
+        return STITCH_ENOMEM;
+    c->b = b;
+    c->oom = false;
+    memset(c->in, 0, sizeof c->in);
     size_t n0 = b->nspans;
-    if (stitch_wire_reserve_spans(b, n))
+    if (stitch_wire_reserve_spans(b, n)) {
+        free(c);
         return b->limit_hit ? STITCH_ELIMIT : STITCH_ENOMEM;
+    }
     /* the last few resources and scopes seen, source -> copy */
     enum { RC = 8 };
     const void *rsrc[RC] = {0}, *rdst[RC] = {0}, *ssrc[RC] = {0}, *sdst[RC] = {0};
@@ -105,15 +146,15 @@ int st_span_copy(stitch_wire_batch_t *b, const stitch_span_data_t *const *spans,
         stitch_span_data_t *d = &b->spans[b->nspans];
         *d = *s;
         d->tracestate = dup_ts(c, s->tracestate);
-        d->name = dup_str(c, s->name, s->name ? strlen(s->name) : 0);
-        d->status_message = dup_str(c, s->status_message, s->status_message ? strlen(s->status_message) : 0);
+        d->name = dup_name(c, s->name);
+        d->status_message = dup_name(c, s->status_message);
         d->attrs = dup_attrs(c, s->attrs, s->nattrs);
         if (!d->attrs)
             d->nattrs = 0;
         if (s->nevents && s->events) {
             stitch_event_t *ev = dup_mem(c, s->events, (size_t)s->nevents * sizeof *ev);
             for (uint32_t k = 0; ev && k < s->nevents; k++) {
-                ev[k].name = dup_str(c, ev[k].name, ev[k].name ? strlen(ev[k].name) : 0);
+                ev[k].name = dup_name(c, ev[k].name);
                 ev[k].attrs = dup_attrs(c, ev[k].attrs, ev[k].nattrs);
                 if (!ev[k].attrs)
                     ev[k].nattrs = 0;
@@ -169,7 +210,9 @@ int st_span_copy(stitch_wire_batch_t *b, const stitch_span_data_t *const *spans,
         d->scope = sc;
         b->nspans++;
     }
-    if (c->oom) {
+    bool oom = c->oom;
+    free(c);
+    if (oom) {
         b->nspans = n0;
         return b->limit_hit ? STITCH_ELIMIT : STITCH_ENOMEM;
     }

@@ -29,7 +29,7 @@
 #define ST_HEAD_MAX_AGE_NS (15ull * 1000000000ull) /* ... or when its oldest row is this old */
 #define ST_PAGE_SPANS 2048       /* spans per page (a trace is never split below 4x this) */
 #define ST_PAGE_ZSTD_LEVEL 1     /* pages: each stream on its own (level 3 gains nothing) */
-#define ST_HEAD_ZSTD_LEVEL 1     /* head rows: compressed on the append path */
+#define ST_HEAD_ZSTD_LEVEL (-5)  /* head rows: columnar, packed on the append path (fast mode) */
 #define ST_TID_BLOOM_BITS 14     /* bits per trace id (block bloom: ~0.1 % false positives) */
 #define ST_TAG_BLOOM_BITS 8      /* bits per distinct tag entry (page bloom: ~2 %) */
 #define ST_SCHEMA_VERSION 1
@@ -132,6 +132,9 @@ void st_deps_of(const stitch_span_data_t *const *spans, size_t n, st_dep_cb cb, 
 typedef struct st_page_enc st_page_enc_t; /* the encoder's reusable streams */
 st_page_enc_t *st_page_enc_new(void);
 void st_page_enc_free(st_page_enc_t *e);
+/* Whether st_page_encode collects bloom entries (on by default; a head
+ * row, which has no bloom, turns them off). */
+void st_page_enc_blooms(st_page_enc_t *e, bool on);
 /* Spans sorted by trace id (a trace's spans together) -> raw page bytes in
  * out (reset first; not compressed). 0 or STITCH_ENOMEM. */
 int st_page_encode(st_page_enc_t *e, const stitch_span_data_t *const *spans, size_t n,
@@ -153,15 +156,59 @@ size_t st_page_parts(const st_page_enc_t *e, size_t *lens, size_t max);
  * zstd's entropy tables fit each kind of value. */
 int st_page_pack(const stitch_buf_t *raw, const size_t *lens, size_t nparts, int level,
                  stitch_buf_t *out);
+#define ST_PACK_RAW (-1000) /* st_page_pack level: every part stored raw */
+/* A packed ("STZ1") columnar page's raw bytes into tmp (reset first): 0,
+ * STITCH_ENOTFOUND when z is not one (st_decode_page reads those),
+ * STITCH_EPARSE or STITCH_ENOMEM. */
+int st_page_unpack(const void *z, size_t zlen, stitch_buf_t *tmp);
+/* Part `part` of a packed ("STZ1") page, decompressed into out (reset
+ * first): what a query reads to rule a page out without decoding it. 0,
+ * STITCH_ENOTFOUND when the page is not packed (schema 1's OTLP frame),
+ * STITCH_EPARSE or STITCH_ENOMEM. */
+int st_page_part(const void *z, size_t zlen, size_t part, stitch_buf_t *out);
+/* Which parts hold what (page.c's layout): the trace ids (16 bytes each,
+ * one per trace), and the strings: *n columns, column c's lengths (varints)
+ * in part lens + c and their bytes back to back in part data + c; every
+ * string of the page (keys, names, values) is in one of them. */
+size_t st_page_part_tids(void);
+void st_page_part_strings(size_t *lens, size_t *data, size_t *n);
+/* A search's conditions (store.h's stitch_store_query_t, prepared: every
+ * bound set, service and operation NULL = any) for st_page_match. */
+typedef struct st_page_match {
+    uint64_t smin, smax, dmin, dmax;
+    int kind;
+    unsigned status_mask;
+    const char *service, *operation;
+    size_t svclen;
+    const stitch_store_tag_t *tags;
+    size_t ntags;
+    /* called for each span meeting every condition, in page order; tid
+     * points into the page */
+    void (*hit)(void *arg, const uint8_t tid[16], uint64_t start);
+    void *arg;
+} st_page_match_t;
+/* Raw page bytes (untrusted): test every span against m without building
+ * the records (a search needs only the trace id and start of the spans
+ * that match), with query.c's semantics. b's arena holds the string table
+ * and the resources meanwhile (reset it after). 0; 1 when a tag condition
+ * met an array value, which this pass does not build: hits may be missing,
+ * decode the page instead; STITCH_EPARSE, STITCH_ELIMIT, STITCH_ENOMEM.
+ * Hits already reported stand even when it then fails. */
+int st_page_match(stitch_wire_batch_t *b, const uint8_t *p, size_t n, const st_page_match_t *m);
 /* Raw page bytes (untrusted) -> spans appended to b, in page order. 0,
  * STITCH_EPARSE (nothing appended), STITCH_ELIMIT or STITCH_ENOMEM. */
 int st_page_decode(stitch_wire_batch_t *b, const uint8_t *p, size_t n);
+/* st_page_decode of the traces `want` says yes to (called once per trace
+ * of the page, tid into the page); the others are read past without
+ * building anything. NULL want = every trace. */
+int st_page_decode_traces(stitch_wire_batch_t *b, const uint8_t *p, size_t n,
+                          bool (*want)(const void *arg, const uint8_t tid[16]), const void *arg);
 
 /* ---- the head ---------------------------------------------------------------- */
 
 /* The spans of one head row, deep-copied on the append path (copy.c) and
  * kept until compaction has moved them into a block: compaction and head
- * queries read these, never the row's protobuf (which is only the durable
+ * queries read these, never the row's bytes (which are only the durable
  * copy, decoded again only at open after a crash). Immutable once queued;
  * shared with queries through `refs`. */
 typedef struct st_hmem {
@@ -286,11 +333,14 @@ struct stitch_store {
  * 0, STITCH_ENOMEM or STITCH_EIO. */
 int st_compress(const void *in, size_t n, int level, stitch_buf_t *out);
 
-/* Decode a compressed OTLP blob (zstd frame: a head row) into b (appending). */
-int st_decode_blob(const void *z, size_t zlen, stitch_buf_t *tmp, stitch_wire_batch_t *b);
-/* Decode a compressed page (zstd frame of a columnar page, page.c, or of
- * an OTLP request as the first version of the store wrote) into b. */
+/* Decode a compressed page or head row (packed columnar page, page.c, or
+ * a zstd frame of an OTLP request as the first version of the store wrote
+ * both) into b. */
 int st_decode_page(const void *z, size_t zlen, stitch_buf_t *tmp, stitch_wire_batch_t *b);
+/* The same, building only the traces `want` accepts (st_page_decode_traces)
+ * when the page is columnar; an OTLP page is decoded whole. */
+int st_decode_page_traces(const void *z, size_t zlen, stitch_buf_t *tmp, stitch_wire_batch_t *b,
+                          bool (*want)(const void *arg, const uint8_t tid[16]), const void *arg);
 
 uint64_t st_now_ns(void);
 

@@ -102,7 +102,23 @@ struct st_page_enc {
         uint32_t len;
         const char *p;
     } *slots;
-    size_t cap, nstr;
+    size_t cap, nstr, nslots; /* nstr: indexes handed out; nslots: in the table */
+    /* per string column: dictionary lookups and hits so far in this page;
+     * a column whose values are nearly all new (user ids, URLs, peers)
+     * stops using the dictionary (raw[col]): its strings are written as
+     * new ones without a lookup — same bytes for the decoder, no hash
+     * table over every unique value */
+    uint32_t look[NSCOL], hits[NSCOL];
+    bool raw[NSCOL];
+    bool last_raw;  /* the last str_ref wrote a raw (undeduplicated) string */
+    /* column-0 NUL-terminated strings (keys, names) by address: copy.c
+     * interns them, so a page meets a few addresses many times and skips
+     * strlen, hashing and compare; ref = 1 + index, 0 = empty slot */
+    struct pslot {
+        const char *p;
+        uint32_t len, ref;
+    } pc[256];
+    bool nobloom;   /* no bloom entries (head rows) */
     /* resources and scopes by pointer (block.c interned them by content) */
     const void **res, **scopes;
     size_t nres, capres, nscopes, capscopes;
@@ -126,6 +142,8 @@ struct st_page_enc {
 };
 
 st_page_enc_t *st_page_enc_new(void) { return calloc(1, sizeof(st_page_enc_t)); }
+
+void st_page_enc_blooms(st_page_enc_t *e, bool on) { e->nobloom = !on; }
 
 void st_page_enc_free(st_page_enc_t *e)
 {
@@ -151,6 +169,16 @@ size_t st_page_parts(const st_page_enc_t *e, size_t *lens, size_t max)
     for (int i = 0; i < NSTREAMS && n < max; i++)
         lens[n++] = e->s[i].len;
     return n;
+}
+
+/* part 0 is the header (st_page_parts), then the streams in order */
+size_t st_page_part_tids(void) { return 1 + S_TID; }
+
+void st_page_part_strings(size_t *lens, size_t *data, size_t *n)
+{
+    *lens = 1 + S_SL0;
+    *data = 1 + S_SD0;
+    *n = NSCOL;
 }
 
 const uint64_t *st_page_entries(const st_page_enc_t *e, size_t *n)
@@ -303,7 +331,13 @@ static uint32_t str_ref(st_page_enc_t *e, const char *p, size_t n, int col, uint
 {
     if (!p)
         p = "", n = 0;
-    if ((e->nstr + 1) * 2 > e->cap) {
+    *ix = 0; /* on failure (e->oom) too */
+    e->last_raw = false;
+    if (e->raw[col]) {
+        e->last_raw = true;
+        goto fresh;
+    }
+    if ((e->nslots + 1) * 2 > e->cap) {
         size_t nc = e->cap ? e->cap * 2 : 1024;
         struct strslot *ns = calloc(nc, sizeof *ns);
         if (!ns) {
@@ -323,16 +357,24 @@ static uint32_t str_ref(st_page_enc_t *e, const char *p, size_t n, int col, uint
     }
     uint64_t h = str_hash(p, n);
     size_t j = h & (e->cap - 1);
+    e->look[col]++;
     while (e->slots[j].idx) {
         struct strslot *s = &e->slots[j];
         if (s->h == h && s->len == n && !memcmp(s->p, p, n)) {
+            e->hits[col]++;
             *ix = s->idx - 1;
             return s->idx;
         }
         j = (j + 1) & (e->cap - 1);
     }
+    e->slots[j] = (struct strslot){h, (uint32_t)e->nstr + 1, (uint32_t)n, p};
+    e->nslots++;
+    /* a value column (never column 0: keys, names) with under 1 hit in 4
+     * after 64 lookups goes raw for the rest of the page */
+    if (col && e->look[col] == 64 && e->hits[col] < 16)
+        e->raw[col] = true;
+fresh:;
     uint32_t idx = (uint32_t)e->nstr++;
-    e->slots[j] = (struct strslot){h, idx + 1, (uint32_t)n, p};
     put_var(e, S_SL0 + col, n);
     put_raw(e, S_SD0 + col, p, n);
     *ix = idx;
@@ -343,6 +385,28 @@ static uint32_t put_str(st_page_enc_t *e, int st, const char *p, size_t n, int c
 {
     uint32_t ix;
     put_var(e, st, str_ref(e, p, n, col, &ix));
+    return ix;
+}
+
+/* put_str of a NUL-terminated column-0 string (NULL = ""), through the
+ * address cache; *len = its length. */
+static uint32_t put_cstr(st_page_enc_t *e, int st, const char *p, size_t *len)
+{
+    if (!p)
+        p = "";
+    struct pslot *c = &e->pc[((uintptr_t)p >> 3 ^ (uintptr_t)p >> 11) & 255];
+    if (c->p == p && c->ref) {
+        put_var(e, st, c->ref);
+        *len = c->len;
+        return c->ref - 1;
+    }
+    size_t n = strlen(p);
+    uint32_t ix;
+    uint32_t ref = str_ref(e, p, n, 0, &ix);
+    put_var(e, st, ref);
+    if (n <= UINT32_MAX && !e->oom)
+        *c = (struct pslot){p, (uint32_t)n, ix + 1};
+    *len = n;
     return ix;
 }
 
@@ -415,15 +479,15 @@ static void put_attrs(st_page_enc_t *e, const stitch_attr_t *a, uint32_t n, bool
     put_var(e, S_ACNT, n);
     for (uint32_t i = 0; i < n; i++) {
         const stitch_value_t *v = &a[i].value;
-        size_t klen = a[i].key ? strlen(a[i].key) : 0;
-        uint32_t kidx = put_str(e, S_AKEY, a[i].key, klen, 0);
-        struct kinfo *ki = bloom ? key_info(e, kidx, a[i].key ? a[i].key : "", klen) : NULL;
+        size_t klen;
+        uint32_t kidx = put_cstr(e, S_AKEY, a[i].key, &klen);
+        struct kinfo *ki = bloom && !e->nobloom ? key_info(e, kidx, a[i].key ? a[i].key : "", klen) : NULL;
         bool small = kidx < (1u << 27);
         switch (v->type) {
         case STITCH_VALUE_STRING: {
             put_u8(e, S_ATYPE, T_STR);
             uint32_t vidx = put_str(e, S_VSTR, v->u.str, v->u.str ? v->len : 0, key_col(e, kidx, false));
-            if (ki && (!small || pair_new(e, PAIR(1, kidx, vidx))))
+            if (ki && (!small || e->last_raw || pair_new(e, PAIR(1, kidx, vidx))))
                 ent_add(e, st_hash(v->u.str ? v->u.str : "", v->u.str ? v->len : 0, ki->vseed));
             continue;
         }
@@ -510,7 +574,14 @@ int st_page_encode(st_page_enc_t *e, const stitch_span_data_t *const *sp, size_t
         e->s[i].len = 0;
     if (e->cap)
         memset(e->slots, 0, e->cap * sizeof *e->slots);
-    e->nstr = 0;
+    e->nstr = e->nslots = 0;
+    memset(e->look, 0, sizeof e->look);
+    memset(e->hits, 0, sizeof e->hits);
+    /* head rows (no blooms) are short-lived: values go raw from the
+     * start (zstd finds the repeats), only keys and names are looked up */
+    for (int c = 0; c < NSCOL; c++)
+        e->raw[c] = c > 0 && e->nobloom;
+    memset(e->pc, 0, sizeof e->pc);
     e->nres = e->nscopes = 0;
     e->nent = e->npairs = 0;
     e->nscol = 1;
@@ -586,11 +657,11 @@ int st_page_encode(st_page_enc_t *e, const stitch_span_data_t *const *sp, size_t
             else
                 put_var(e, S_START, zz((int64_t)(d->start_ns - first)));
             put_var(e, S_DUR, zz((int64_t)(d->end_ns - d->start_ns)));
-            size_t nl = d->name ? strlen(d->name) : 0;
-            uint32_t nidx = put_str(e, S_NAME, d->name, nl, 0);
+            size_t nl;
+            uint32_t nidx = put_cstr(e, S_NAME, d->name, &nl);
             size_t ri = ptr_ix(e, &e->res, &e->nres, &e->capres, d->resource);
             put_var(e, S_RESIX, ri);
-            if (ri < (1u << 27) && nidx < UINT32_MAX && pair_new(e, PAIR(4, ri, nidx))) {
+            if (!e->nobloom && ri < (1u << 27) && nidx < UINT32_MAX && pair_new(e, PAIR(4, ri, nidx))) {
                 size_t sl;
                 const char *svc = st_span_service(d, &sl);
                 if (pair_new(e, PAIR(5, ri, 0)))
@@ -601,7 +672,8 @@ int st_page_encode(st_page_enc_t *e, const stitch_span_data_t *const *sp, size_t
             size_t tl;
             const char *ts = ts_str(d->tracestate, &tl);
             put_ts(e, ts, tl);
-            (void)put_str(e, S_SMSG, d->status_message, d->status_message ? strlen(d->status_message) : 0, 0);
+            size_t ml;
+            (void)put_cstr(e, S_SMSG, d->status_message, &ml);
             if (extra) {
                 put_var(e, S_EXTRA, d->dropped_attrs);
                 put_var(e, S_EXTRA, d->dropped_events);
@@ -612,7 +684,8 @@ int st_page_encode(st_page_enc_t *e, const stitch_span_data_t *const *sp, size_t
             for (uint32_t k = 0; k < d->nevents; k++) {
                 const stitch_event_t *ev = &d->events[k];
                 put_var(e, S_TIME, zz((int64_t)(ev->time_ns - d->start_ns)));
-                (void)put_str(e, S_NAME, ev->name, ev->name ? strlen(ev->name) : 0, 0);
+                size_t el;
+                (void)put_cstr(e, S_NAME, ev->name, &el);
                 put_attrs(e, ev->attrs, ev->nattrs, true);
                 put_var(e, S_EDROP, ev->dropped_attrs);
             }
@@ -669,6 +742,10 @@ typedef struct dec {
     uint8_t *kcol;         /* as the encoder's, capstr x 2 */
     int nscol, nicol;
     bool bad, oom;
+    bool nocopy;    /* skipping: new strings point into the stream (not NUL-terminated) */
+    bool lazy;      /* some traces are skipped: keep israw */
+    uint8_t *israw; /* per string: still such a pointer (copied when a kept span needs it);
+                     * NULL unless lazy */
 } dec_t;
 
 static inline size_t left(const dec_t *d, int st) { return (size_t)(d->s[st].end - d->s[st].p); }
@@ -740,6 +817,21 @@ static const char *get_ref(dec_t *d, uint64_t ref, int col, uint32_t *len, uint3
         }
         *ix = (uint32_t)(ref - 1);
         *len = d->slen[ref - 1];
+        if (d->israw && d->israw[ref - 1] && !d->nocopy) {
+            /* met in a skipped trace, needed now: copy it (mem has room
+             * for every string once) */
+            size_t l = d->slen[ref - 1];
+            if (l >= (size_t)(d->memend - d->mem)) {
+                d->bad = true;
+                return "";
+            }
+            char *m = d->mem;
+            memcpy(m, d->str[ref - 1], l);
+            m[l] = 0;
+            d->mem += l + 1;
+            d->str[ref - 1] = m;
+            d->israw[ref - 1] = 0;
+        }
         return d->str[ref - 1];
     }
     uint64_t l = get_var(d, S_SL0 + col);
@@ -748,6 +840,15 @@ static const char *get_ref(dec_t *d, uint64_t ref, int col, uint32_t *len, uint3
     if (!p || d->nstr >= d->capstr || l >= (uint64_t)(d->memend - d->mem)) {
         d->bad = true;
         return "";
+    }
+    if (d->nocopy) {
+        *ix = (uint32_t)d->nstr;
+        if (d->israw)
+            d->israw[d->nstr] = 1;
+        d->str[d->nstr] = (const char *)p;
+        d->slen[d->nstr++] = (uint32_t)l;
+        *len = (uint32_t)l;
+        return (const char *)p;
     }
     char *m = d->mem;
     memcpy(m, p, l);
@@ -901,12 +1002,23 @@ static const stitch_tracestate_t *get_ts(dec_t *d)
     return ts;
 }
 
-int st_page_decode(stitch_wire_batch_t *b, const uint8_t *p, size_t n)
+/* What every pass over a page starts with: the header, the streams, the
+ * string table, the resources and scopes (decoded into b's arena). */
+typedef struct page_head {
+    uint64_t nspans, ntraces, base, nres, nsc;
+    stitch_attr_t **res;
+    uint32_t *nresattr;
+    stitch_scope_info_t *sc;
+} page_head_t;
+
+/* 0, or STITCH_EPARSE / STITCH_ENOMEM (d->oom) with d->bad or d->oom set. */
+static int page_begin(dec_t *d, const uint8_t *p, size_t n, page_head_t *h)
 {
-    dec_t D = {.b = b}, *d = &D;
+    stitch_wire_batch_t *b = d->b;
     const uint8_t *q = p, *end = p + n;
     bool bad = false;
     uint32_t magic = 0;
+    memset(h, 0, sizeof *h);
     if (n < 4)
         return STITCH_EPARSE;
     memcpy(&magic, q, 4);
@@ -929,8 +1041,6 @@ int st_page_decode(stitch_wire_batch_t *b, const uint8_t *p, size_t n)
     if (q != end || nspans > left(d, S_SID) / 8 || ntraces > left(d, S_TID) / 16 || ntraces > nspans ||
         (nspans && !ntraces))
         return STITCH_EPARSE;
-    size_t n0 = b->nspans;
-    int rc = STITCH_EPARSE;
     /* the strings are copied as they are first met; room for the most
      * there can be: one per length byte, every data byte + a NUL each */
     size_t nlen = 0, ndata = 0;
@@ -943,18 +1053,22 @@ int st_page_decode(stitch_wire_batch_t *b, const uint8_t *p, size_t n)
     d->str = arena(d, nlen ? nlen : 1, sizeof *d->str);
     d->slen = arena(d, nlen ? nlen : 1, sizeof *d->slen);
     d->kcol = arena(d, nlen ? nlen : 1, 2);
+    if (d->lazy)
+        d->israw = arena(d, nlen ? nlen : 1, 1);
     d->mem = d->oom ? NULL : stitch_wire_batch_alloc(b, ndata + nlen + 1);
-    if (!d->mem)
-        goto oom;
+    if (!d->mem) {
+        d->oom = true;
+        return STITCH_ENOMEM;
+    }
     d->memend = d->mem + ndata + nlen + 1;
     /* resources and scopes */
     uint64_t nres = get_count(d, S_RTAB, S_ACNT, 1);
     stitch_attr_t **res = d->bad ? NULL : arena(d, nres ? nres : 1, sizeof *res);
     uint32_t *nresattr = res ? arena(d, nres ? nres : 1, sizeof *nresattr) : NULL;
     if (d->oom)
-        goto oom;
+        return STITCH_ENOMEM;
     if (d->bad)
-        goto fail;
+        return STITCH_EPARSE;
     for (uint64_t i = 0; i < nres && !d->bad && !d->oom; i++)
         res[i] = (stitch_attr_t *)get_attrs(d, &nresattr[i]);
     uint64_t nsc = get_count(d, S_SCTAB, S_SCTAB, 2);
@@ -965,9 +1079,51 @@ int st_page_decode(stitch_wire_batch_t *b, const uint8_t *p, size_t n)
         sc[i].version = get_str(d, S_SCTAB, &l, 0);
     }
     if (d->oom)
-        goto oom;
+        return STITCH_ENOMEM;
     if (d->bad)
+        return STITCH_EPARSE;
+    *h = (page_head_t){nspans, ntraces, base, nres, nsc, res, nresattr, sc};
+    return 0;
+}
+
+typedef struct mstate {
+    const st_page_match_t *m;
+    size_t tkl[64], tvl[64];
+    bool undecided;
+} mstate_t;
+
+/* What a skipped span leaves for the match pass. */
+typedef struct span_facts {
+    uint64_t start, end, ri;
+    uint8_t bits;
+    const char *name;
+    uint32_t nl;
+} span_facts_t;
+
+static void skip_span(dec_t *d, const page_head_t *H, uint64_t cnt, uint64_t i, uint64_t *tstart,
+                      span_facts_t *f, mstate_t *ms, const uint64_t *rfound, uint64_t *found);
+
+int st_page_decode(stitch_wire_batch_t *b, const uint8_t *p, size_t n)
+{
+    return st_page_decode_traces(b, p, n, NULL, NULL);
+}
+
+int st_page_decode_traces(stitch_wire_batch_t *b, const uint8_t *p, size_t n,
+                          bool (*want)(const void *arg, const uint8_t tid[16]), const void *arg)
+{
+    dec_t D = {.b = b, .lazy = want != NULL}, *d = &D;
+    size_t n0 = b->nspans;
+    int rc = STITCH_EPARSE;
+    page_head_t H;
+    int e = page_begin(d, p, n, &H);
+    if (e == STITCH_ENOMEM)
+        goto oom;
+    if (e)
         goto fail;
+    uint64_t nspans = H.nspans, ntraces = H.ntraces, base = H.base, nres = H.nres, nsc = H.nsc;
+    stitch_attr_t **res = H.res;
+    uint32_t *nresattr = H.nresattr;
+    stitch_scope_info_t *sc = H.sc;
     if (stitch_wire_reserve_spans(b, nspans))
         goto oom;
     uint64_t done = 0;
@@ -977,6 +1133,18 @@ int st_page_decode(stitch_wire_batch_t *b, const uint8_t *p, size_t n)
         if (!tid || !cnt || cnt > nspans - done) {
             d->bad = true;
             break;
+        }
+        if (want && !want(arg, tid)) {
+            /* not asked for: read past its spans, keeping the string table */
+            d->nocopy = true;
+            (void)get_raw(d, S_SID, cnt * 8); /* cnt <= nspans <= SID / 8 */
+            uint64_t tstart = 0;
+            span_facts_t f;
+            for (uint64_t i = 0; i < cnt && !d->bad; i++)
+                skip_span(d, &H, cnt, i, &tstart, &f, NULL, NULL, NULL);
+            d->nocopy = false;
+            done += cnt;
+            continue;
         }
         size_t first = b->nspans;
         for (uint64_t i = 0; i < cnt; i++) {
@@ -1080,4 +1248,268 @@ oom:
 fail:
     b->nspans = n0;
     return rc;
+}
+
+/* ---- the match pass ------------------------------------------------------------- */
+
+/* Whether string s[0..n) read as C text (up to its first NUL, as the
+ * decoded record's strcmp would) equals t. */
+static bool cstr_eq(const char *s, size_t n, const char *t, size_t tl)
+{
+    const char *z = memchr(s, 0, n);
+    if (z)
+        n = (size_t)(z - s);
+    return n == tl && !memcmp(s, t, n);
+}
+
+/* query.c's attr_match on one attribute: 1 match, 0 not, -1 cannot tell
+ * here (an array value: its elements are not built by this pass). */
+static int attr_cond(const char *key, size_t klen, const stitch_value_t *v, const stitch_store_tag_t *t,
+                     size_t tkl, size_t tvl)
+{
+    if (!cstr_eq(key, klen, t->key, tkl))
+        return 0;
+    if (!t->value)
+        return 1;
+    if (v->type >= STITCH_VALUE_STRING_ARRAY && !v->u.strs)
+        return -1;
+    char tmp[1024];
+    size_t l;
+    const char *x = st_value_text(v, tmp, sizeof tmp, &l);
+    return l == tvl && !memcmp(x, t->value, l);
+}
+
+
+/* get_attrs without building anything: the same reads, in the same order
+ * (dkey_col hands out columns as it is first called); *found gets the
+ * bit of each tag condition an attribute meets. */
+static void skip_attrs(dec_t *d, mstate_t *ms, uint64_t *found)
+{
+    uint64_t n = get_count(d, S_ACNT, S_AKEY, 1);
+    for (uint64_t i = 0; i < n && !d->bad; i++) {
+        uint32_t kl, kidx;
+        const char *key = get_ref(d, get_var(d, S_AKEY), 0, &kl, &kidx);
+        uint8_t t = get_u8(d, S_ATYPE);
+        if (d->bad)
+            break;
+        int icol = t == T_INT || t == T_DBL || t == T_DBLINT || t == T_DBL100 ? dkey_col(d, kidx, true) : 0;
+        stitch_value_t v = {STITCH_VALUE_NONE, 0, {0}};
+        switch (t) {
+        case T_NONE:
+            break;
+        case T_STR:
+            v.type = STITCH_VALUE_STRING;
+            v.u.str = get_str(d, S_VSTR, &v.len, dkey_col(d, kidx, false));
+            break;
+        case T_FALSE:
+        case T_TRUE:
+            v.type = STITCH_VALUE_BOOL;
+            v.u.b = t == T_TRUE;
+            break;
+        case T_INT:
+            v.type = STITCH_VALUE_INT;
+            v.u.i = unzz(get_var(d, S_VI0 + icol));
+            break;
+        case T_DBL: {
+            const uint8_t *q = get_raw(d, S_VDBL, 8);
+            v.type = STITCH_VALUE_DOUBLE;
+            if (q)
+                memcpy(&v.u.d, q, 8);
+            break;
+        }
+        case T_DBLINT:
+            v.type = STITCH_VALUE_DOUBLE;
+            v.u.d = (double)unzz(get_var(d, S_VI0 + icol));
+            break;
+        case T_DBL100:
+            v.type = STITCH_VALUE_DOUBLE;
+            v.u.d = (double)unzz(get_var(d, S_VI0 + icol)) / 100.0;
+            break;
+        case T_STRARR: {
+            uint64_t m = get_count(d, S_VARR, S_VSTR, 1);
+            for (uint64_t k = 0; k < m && !d->bad; k++) {
+                uint32_t l;
+                (void)get_str(d, S_VSTR, &l, 0);
+            }
+            v.type = STITCH_VALUE_STRING_ARRAY;
+            break;
+        }
+        case T_BOOLARR: {
+            uint64_t m = get_count(d, S_VARR, S_VARR, 1);
+            for (uint64_t k = 0; k < m && !d->bad; k++)
+                (void)get_u8(d, S_VARR);
+            v.type = STITCH_VALUE_BOOL_ARRAY;
+            break;
+        }
+        case T_INTARR: {
+            uint64_t m = get_count(d, S_VARR, S_VI0 + NICOL - 1, 1);
+            for (uint64_t k = 0; k < m && !d->bad; k++)
+                (void)get_var(d, S_VI0 + NICOL - 1);
+            v.type = STITCH_VALUE_INT_ARRAY;
+            break;
+        }
+        case T_DBLARR: {
+            uint64_t m = get_count(d, S_VARR, S_VDBL, 8);
+            if (m)
+                (void)get_raw(d, S_VDBL, m * 8);
+            v.type = STITCH_VALUE_DOUBLE_ARRAY;
+            break;
+        }
+        default:
+            d->bad = true;
+            break;
+        }
+        if (d->bad || !found)
+            continue;
+        for (size_t j = 0; j < ms->m->ntags; j++) {
+            if (*found >> j & 1)
+                continue;
+            int r = attr_cond(key, kl, &v, &ms->m->tags[j], ms->tkl[j], ms->tvl[j]);
+            if (r > 0)
+                *found |= 1ull << j;
+            else if (r < 0)
+                ms->undecided = true;
+        }
+    }
+}
+
+
+/* Span i of a trace of cnt, read and dropped: the decoder's reads, in its
+ * order, nothing built. With found (match pass): the tag bits the span's
+ * resource (rfound) and attributes meet; ms NULL = no conditions. */
+static void skip_span(dec_t *d, const page_head_t *H, uint64_t cnt, uint64_t i, uint64_t *tstart,
+                      span_facts_t *f, mstate_t *ms, const uint64_t *rfound, uint64_t *found)
+{
+    (void)get_u8(d, S_FLAGS);
+    (void)get_u8(d, S_FLAGS);
+    uint8_t bits = get_u8(d, S_BITS);
+    if ((bits & 7) > 5 || (bits >> 3 & 3) > 2 || bits & 0x80)
+        d->bad = true;
+    uint64_t par = get_var(d, S_PARENT);
+    if (par == 1)
+        (void)get_raw(d, S_PRAW, 8);
+    else if (par >= 2 && par - 2 >= cnt)
+        d->bad = true;
+    uint64_t start;
+    if (i == 0) {
+        start = H->base + get_var(d, S_START);
+        *tstart = start;
+    } else {
+        start = *tstart + (uint64_t)unzz(get_var(d, S_START));
+    }
+    f->start = start;
+    f->end = start + (uint64_t)unzz(get_var(d, S_DUR));
+    f->bits = bits;
+    f->name = get_str(d, S_NAME, &f->nl, 0);
+    uint64_t ri = get_var(d, S_RESIX);
+    f->ri = ri;
+    if (ri >= H->nres)
+        d->bad = true;
+    if (get_var(d, S_SCIX) > H->nsc)
+        d->bad = true;
+    uint64_t ts = get_var(d, S_TS);
+    uint32_t l, ix;
+    if (ts)
+        (void)get_ref(d, ts - 1, 0, &l, &ix);
+    (void)get_str(d, S_SMSG, &l, 0);
+    if (bits & 0x40) {
+        (void)get_var(d, S_EXTRA);
+        (void)get_var(d, S_EXTRA);
+        (void)get_var(d, S_EXTRA);
+    }
+    if (found && rfound && !d->bad)
+        *found = rfound[ri];
+    skip_attrs(d, ms, found);
+    uint64_t ne = get_count(d, S_ECNT, S_TIME, 1);
+    for (uint64_t k = 0; k < ne && !d->bad; k++) {
+        (void)get_var(d, S_TIME);
+        (void)get_str(d, S_NAME, &l, 0);
+        skip_attrs(d, ms, found);
+        (void)get_var(d, S_EDROP);
+    }
+    uint64_t nlk = get_count(d, S_LCNT, S_LID, 24);
+    for (uint64_t k = 0; k < nlk && !d->bad; k++) {
+        (void)get_raw(d, S_LID, 24);
+        (void)get_u8(d, S_FLAGS);
+        (void)get_u8(d, S_FLAGS);
+        ts = get_var(d, S_TS);
+        if (ts)
+            (void)get_ref(d, ts - 1, 0, &l, &ix);
+        skip_attrs(d, ms, NULL);
+        (void)get_var(d, S_EDROP);
+    }
+}
+
+int st_page_match(stitch_wire_batch_t *b, const uint8_t *p, size_t n, const st_page_match_t *m)
+{
+    if (m->ntags > 64)
+        return 1;
+    dec_t D = {.b = b}, *d = &D;
+    mstate_t ms = {.m = m};
+    for (size_t j = 0; j < m->ntags; j++) {
+        ms.tkl[j] = strlen(m->tags[j].key);
+        ms.tvl[j] = m->tags[j].value ? strlen(m->tags[j].value) : 0;
+    }
+    page_head_t H;
+    int e = page_begin(d, p, n, &H);
+    if (e)
+        return e == STITCH_ENOMEM ? (b->limit_hit ? STITCH_ELIMIT : STITCH_ENOMEM) : STITCH_EPARSE;
+    /* per resource: the service condition, and the tags its attributes meet */
+    uint64_t *rfound = arena(d, H.nres ? H.nres : 1, sizeof *rfound);
+    bool *rsvc = arena(d, H.nres ? H.nres : 1, sizeof *rsvc);
+    if (d->oom)
+        return b->limit_hit ? STITCH_ELIMIT : STITCH_ENOMEM;
+    for (uint64_t r = 0; r < H.nres; r++) {
+        stitch_span_data_t tmp = {.resource = H.res[r], .nresource = H.nresattr[r]};
+        size_t sl;
+        const char *svc = st_span_service(&tmp, &sl);
+        rsvc[r] = !m->service || (sl == m->svclen && !memcmp(svc, m->service, sl));
+        for (uint32_t a = 0; a < H.nresattr[r]; a++)
+            for (size_t j = 0; j < m->ntags; j++) {
+                const stitch_attr_t *at = &H.res[r][a];
+                int c = attr_cond(at->key, strlen(at->key), &at->value, &m->tags[j], ms.tkl[j], ms.tvl[j]);
+                if (c > 0)
+                    rfound[r] |= 1ull << j;
+                else if (c < 0)
+                    ms.undecided = true;
+            }
+    }
+    uint64_t all = m->ntags == 64 ? ~0ull : (1ull << m->ntags) - 1;
+    d->nocopy = true;
+    uint64_t done = 0;
+    for (uint64_t t = 0; t < H.ntraces && !d->bad; t++) {
+        const uint8_t *tid = get_raw(d, S_TID, 16);
+        uint64_t cnt = get_var(d, S_TCNT);
+        if (!tid || !cnt || cnt > H.nspans - done) {
+            d->bad = true;
+            break;
+        }
+        (void)get_raw(d, S_SID, cnt * 8); /* cnt <= nspans <= SID / 8 */
+        uint64_t tstart = 0;
+        for (uint64_t i = 0; i < cnt && !d->bad; i++) {
+            span_facts_t f;
+            uint64_t found = 0;
+            skip_span(d, &H, cnt, i, &tstart, &f, &ms, rfound, &found);
+            if (d->bad)
+                break;
+            uint64_t dur = f.end > f.start ? f.end - f.start : 0;
+            if (f.start < m->smin || f.start > m->smax || dur < m->dmin || dur > m->dmax)
+                continue;
+            if (m->kind > 0 && (int)(f.bits & 7) != m->kind)
+                continue;
+            if (m->status_mask && !(m->status_mask & (1u << (f.bits >> 3 & 3))))
+                continue;
+            if (m->operation && !cstr_eq(f.name, f.nl, m->operation, strlen(m->operation)))
+                continue;
+            if (!rsvc[f.ri] || found != all)
+                continue;
+            m->hit(m->arg, tid, f.start);
+        }
+        done += cnt;
+    }
+    if (d->oom)
+        return b->limit_hit ? STITCH_ELIMIT : STITCH_ENOMEM;
+    if (d->bad || done != H.nspans)
+        return STITCH_EPARSE;
+    return ms.undecided ? 1 : 0;
 }

@@ -101,20 +101,33 @@ out:
     return rc;
 }
 
-/* Decode page `id` into the reader's scratch batch (reset first). 0, or
- * STITCH_ENOTFOUND when the row is not in the snapshot, or STITCH_E*. */
-static int load_page(view_t *v, int64_t key)
+/* A test of a page's packed bytes before it is decoded: false = no span
+ * of the page can be wanted (skip it), true = decode it. tmp is scratch. */
+typedef bool (*page_probe_fn)(const void *arg, const void *z, size_t zlen, stitch_buf_t *tmp);
+
+/* Decode page `id` into the reader's scratch batch (reset first), unless
+ * `probe` rules it out (*skipped, nothing decoded); only the traces `want`
+ * accepts (NULL = all; both get `arg`). 0, or STITCH_ENOTFOUND
+ * when the row is not in the snapshot, or STITCH_E*. */
+static int load_page(view_t *v, int64_t key, page_probe_fn probe, const void *arg, bool *skipped,
+                     bool (*want)(const void *arg, const uint8_t tid[16]))
 {
     sqlite3_stmt *st = v->r->get_page;
     stitch_wire_batch_reset(&v->r->scratch);
+    *skipped = false;
     sqlite3_bind_int64(st, 1, key);
     int rc = sqlite3_step(st);
     int e = 0;
-    if (rc == SQLITE_ROW)
-        e = st_decode_page(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0), &v->r->zbuf,
-                           &v->r->scratch);
-    else
+    if (rc == SQLITE_ROW) {
+        const void *z = sqlite3_column_blob(st, 0);
+        size_t zlen = (size_t)sqlite3_column_bytes(st, 0);
+        if (probe && !probe(arg, z, zlen, &v->r->zbuf))
+            *skipped = true;
+        else
+            e = st_decode_page_traces(z, zlen, &v->r->zbuf, &v->r->scratch, want, arg);
+    } else {
         e = rc == SQLITE_DONE ? STITCH_ENOTFOUND : STITCH_EIO;
+    }
     sqlite3_reset(st);
     return e;
 }
@@ -132,6 +145,22 @@ static int cmp_tid(const void *a, const void *b) { return memcmp(a, b, 16); }
 static bool in_set(const tidset_t *t, const uint8_t *tid)
 {
     return bsearch(tid, t->ids, t->n, 16, cmp_tid) != NULL;
+}
+
+static bool want_tid(const void *arg, const uint8_t tid[16]) { return in_set(arg, tid); }
+
+/* page_probe_fn: does the page's trace-id stream hold an id of the set?
+ * (A block bloom false positive then costs one small zstd frame, not a
+ * page decode.) */
+static bool probe_tids(const void *arg, const void *z, size_t zlen, stitch_buf_t *tmp)
+{
+    const tidset_t *t = arg;
+    if (st_page_part(z, zlen, st_page_part_tids(), tmp))
+        return true; /* not packed, or damaged: the decoder decides */
+    for (size_t i = 0; i + 16 <= tmp->len; i += 16)
+        if (in_set(t, tmp->data + i))
+            return true;
+    return false;
 }
 
 /* Copy the spans of sp[0..n) that belong to the set's traces into out. */
@@ -190,10 +219,11 @@ static int fetch_traces(view_t *v, const tidset_t *t, stitch_wire_batch_t *out)
                 if ((int64_t)p <= lastpage)
                     continue; /* ids are sorted: a page is read once */
                 lastpage = (int64_t)p;
-                rc = load_page(v, (b->id << 16) | (int64_t)p);
+                bool skipped;
+                rc = load_page(v, (b->id << 16) | (int64_t)p, probe_tids, t, &skipped, want_tid);
                 if (rc == STITCH_ENOTFOUND)
                     rc = STITCH_EIO; /* a block without its page: the file is damaged */
-                if (!rc)
+                if (!rc && !skipped)
                     rc = take_spans(t, v->r->scratch.spans, v->r->scratch.nspans, out, &ptrs, &cap);
             }
         }
@@ -372,7 +402,70 @@ typedef struct prepared {
     uint64_t svc_h, op_h;
     uint64_t *tag_h;
     size_t svclen;
+    /* strings a matching page must hold in its string bytes (service,
+     * operation, tag keys, tag values that can only be strings) */
+    const char **needle;
+    size_t *needlen, nneedles;
+    uint64_t cstr; /* bit i: needle i is compared as C text (keys, names: the
+                    * page string up to its first NUL, as strcmp would) */
+    st_page_match_t m; /* the same conditions for page.c's match pass */
 } prepared_t;
+
+/* Whether a tag value can only match a string attribute (so it must be
+ * in a page's string bytes): not the text of a bool, a number or an
+ * array. */
+static bool string_only(const char *v)
+{
+    if (!strcmp(v, "true") || !strcmp(v, "false") || v[0] == '[')
+        return false;
+    char *end;
+    (void)strtod(v, &end);
+    return end == v || *end != '\0';
+}
+
+/* page_probe_fn: is every needle one of the page's strings (exactly: a
+ * tag user-12 is not found in user-123)? */
+static bool probe_strings(const void *arg, const void *z, size_t zlen, stitch_buf_t *tmp)
+{
+    const prepared_t *p = arg;
+    size_t lpart, dpart, ncol;
+    st_page_part_strings(&lpart, &dpart, &ncol);
+    uint64_t found = 0, all = p->nneedles >= 64 ? ~0ull : (1ull << p->nneedles) - 1;
+    stitch_buf_t lens = STITCH_BUF_INIT(0);
+    bool maybe = false; /* the page could not be read here: decode it */
+    for (size_t c = 0; c < ncol && found != all && !maybe; c++) {
+        if (st_page_part(z, zlen, lpart + c, &lens) || st_page_part(z, zlen, dpart + c, tmp)) {
+            maybe = true;
+            break;
+        }
+        const uint8_t *l = lens.data, *lend = lens.data + lens.len;
+        size_t off = 0;
+        while (l < lend && found != all) {
+            uint64_t n = 0;
+            for (unsigned sh = 0; l < lend && sh < 64; sh += 7) {
+                uint8_t b = *l++;
+                n |= (uint64_t)(b & 0x7f) << sh;
+                if (!(b & 0x80))
+                    break;
+            }
+            if (n > tmp->len - off) {
+                maybe = true; /* damaged: the decoder will say so */
+                break;
+            }
+            const uint8_t *str = tmp->data + off;
+            const uint8_t *nul = p->cstr ? memchr(str, 0, n) : NULL;
+            size_t cn = nul ? (size_t)(nul - str) : n;
+            for (size_t i = 0; i < p->nneedles && i < 64; i++) {
+                size_t l = p->cstr >> i & 1 ? cn : n;
+                if (!(found >> i & 1) && p->needlen[i] == l && !memcmp(str, p->needle[i], l))
+                    found |= 1ull << i;
+            }
+            off += n;
+        }
+    }
+    stitch_buf_free(&lens);
+    return maybe || found == all;
+}
 
 static bool attr_match(const stitch_attr_t *a, uint32_t n, const stitch_store_tag_t *t)
 {
@@ -399,6 +492,8 @@ static bool span_match(const prepared_t *p, const stitch_span_data_t *d)
     if (dur < p->dmin || dur > p->dmax)
         return false;
     if (q->kind > 0 && (int)d->kind != q->kind)
+        return false;
+    if (q->status_mask && !(q->status_mask & (1u << ((unsigned)d->status & 31))))
         return false;
     if (q->operation && strcmp(d->name, q->operation))
         return false;
@@ -440,6 +535,40 @@ static void scan(const stitch_wire_batch_t *b, const prepared_t *p, topk_t *k)
             topk_add(k, b->spans[i].ctx.trace_id, b->spans[i].start_ns);
 }
 
+static void hit_topk(void *arg, const uint8_t tid[16], uint64_t start) { topk_add(arg, tid, start); }
+
+/* Search page `key`: skipped when probe_strings rules it out; a columnar
+ * page is tested by page.c's match pass (no records built), anything else
+ * (schema 1's pages, a condition the pass cannot decide) decoded and
+ * scanned. */
+static int search_page(view_t *v, int64_t key, const prepared_t *p, topk_t *k)
+{
+    sqlite3_stmt *st = v->r->get_page;
+    stitch_wire_batch_t *b = &v->r->scratch;
+    stitch_wire_batch_reset(b);
+    sqlite3_bind_int64(st, 1, key);
+    int rc = sqlite3_step(st);
+    int e = 0;
+    if (rc == SQLITE_ROW) {
+        const void *z = sqlite3_column_blob(st, 0);
+        size_t zlen = (size_t)sqlite3_column_bytes(st, 0);
+        if (p->nneedles && !probe_strings(p, z, zlen, &v->r->zbuf)) {
+            e = 0;
+        } else if ((e = st_page_unpack(z, zlen, &v->r->zbuf)) == 0) {
+            e = st_page_match(b, v->r->zbuf.data, v->r->zbuf.len, &p->m);
+            stitch_wire_batch_reset(b);
+            if (e == 1 && (e = st_page_decode(b, v->r->zbuf.data, v->r->zbuf.len)) == 0)
+                scan(b, p, k);
+        } else if (e == STITCH_ENOTFOUND && (e = st_decode_page(z, zlen, &v->r->zbuf, b)) == 0) {
+            scan(b, p, k);
+        }
+    } else {
+        e = STITCH_EIO; /* no row (a block without its page: damaged) or a read error */
+    }
+    sqlite3_reset(st);
+    return e;
+}
+
 static int cmp_block_recent(const void *a, const void *b)
 {
     const st_block_t *x = *(st_block_t *const *)a, *y = *(st_block_t *const *)b;
@@ -468,20 +597,48 @@ int stitch_store_search(stitch_store_t *s, const stitch_store_query_t *q, stitch
     }
     size_t limit = q->limit ? q->limit : 20;
     topk_t k = {0};
+    p.m = (st_page_match_t){p.smin, p.smax, p.dmin, p.dmax, q->kind, q->status_mask, q->service,
+                            q->operation, p.svclen, q->tags, q->ntags, hit_topk, &k};
     k.cap = limit;
     k.id = malloc(limit * sizeof *k.id);
     k.best = malloc(limit * sizeof *k.best);
     p.tag_h = malloc((q->ntags ? q->ntags : 1) * sizeof *p.tag_h);
-    if (!k.id || !k.best || !p.tag_h) {
+    p.needle = malloc((2 + 2 * q->ntags) * sizeof *p.needle);
+    p.needlen = malloc((2 + 2 * q->ntags) * sizeof *p.needlen);
+    if (!k.id || !k.best || !p.tag_h || !p.needle || !p.needlen) {
         free(k.id);
         free(k.best);
         free(p.tag_h);
+        free(p.needle);
+        free(p.needlen);
         return STITCH_ENOMEM;
     }
+    /* the rarest first: tag values, then keys, operation, service */
+    for (size_t i = 0; i < q->ntags; i++)
+        if (q->tags[i].value && string_only(q->tags[i].value)) {
+            p.needle[p.nneedles] = q->tags[i].value;
+            p.needlen[p.nneedles++] = strlen(q->tags[i].value);
+        }
     for (size_t i = 0; i < q->ntags; i++) {
         const stitch_store_tag_t *t = &q->tags[i];
         p.tag_h[i] = t->value ? st_entry_hash(ST_ENT_KV, t->key, strlen(t->key), t->value, strlen(t->value))
                               : st_entry_hash(ST_ENT_KEY, t->key, strlen(t->key), NULL, 0);
+        if (p.nneedles < 64)
+            p.cstr |= 1ull << p.nneedles;
+        p.needle[p.nneedles] = t->key;
+        p.needlen[p.nneedles++] = strlen(t->key);
+    }
+    if (q->operation) {
+        if (p.nneedles < 64)
+            p.cstr |= 1ull << p.nneedles;
+        p.needle[p.nneedles] = q->operation;
+        p.needlen[p.nneedles++] = strlen(q->operation);
+    }
+    /* the service alone is no filter worth a probe (its bloom entry is
+     * exact enough); with other needles it costs nothing more */
+    if (q->service && p.nneedles) {
+        p.needle[p.nneedles] = q->service;
+        p.needlen[p.nneedles++] = p.svclen;
     }
     view_t v;
     int rc = view_open(s, &v);
@@ -507,11 +664,7 @@ int stitch_store_search(stitch_store_t *s, const stitch_store_query_t *q, stitch
                 continue;
             if (k.n == k.cap && b->pages[pg].max_start < topk_min(&k))
                 continue;
-            rc = load_page(&v, (b->id << 16) | (int64_t)pg);
-            if (rc == STITCH_ENOTFOUND)
-                rc = STITCH_EIO;
-            if (!rc)
-                scan(&v.r->scratch, &p, &k);
+            rc = search_page(&v, (b->id << 16) | (int64_t)pg, &p, &k);
         }
     }
     if (!rc && k.n) {
@@ -551,6 +704,8 @@ out:
     free(k.id);
     free(k.best);
     free(p.tag_h);
+    free(p.needle);
+    free(p.needlen);
     return rc;
 }
 

@@ -5,7 +5,8 @@
  *
  * Tables (schema version ST_SCHEMA_VERSION in PRAGMA user_version):
  *   head(seq INTEGER PRIMARY KEY, time, nspans, data)  one row per append:
- *        data = zstd(OTLP ExportTraceServiceRequest of the appended spans)
+ *        data = the appended spans as a packed columnar page (page.c; zstd
+ *        fast mode); rows of earlier versions, zstd(OTLP request), still read
  *   block(id INTEGER PRIMARY KEY, min_start, max_end, nspans, bytes, summary)
  *        summary = the blob of store/block.c, loaded into memory at open
  *   page(id INTEGER PRIMARY KEY, data)  id = block << 16 | page index

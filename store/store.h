@@ -94,6 +94,8 @@ typedef struct stitch_store_query {
     uint64_t start_min_ns, start_max_ns; /* span start within [min, max] */
     uint64_t duration_min_ns, duration_max_ns;
     size_t limit;                     /* traces; 0 = 20 */
+    unsigned status_mask;             /* 0 = any; else bit (1u << stitch_status_code_t)
+                                       * for each accepted status code */
 } stitch_store_query_t;
 
 /* The whole trace; r->ntraces is 0 when it is unknown. 0 or STITCH_E*. */

@@ -1346,6 +1346,58 @@ static void test_query_big_trace_end_to_end(void **state)
     }
 }
 
+/* Status conditions are the store's own (status_mask), so `limit` is exact
+ * however rare the errors: the three error traces are the oldest of 40
+ * (the old post-filter fetched 4 x limit recent traces and found none). */
+static void test_query_status_search_exact_limit(void **state)
+{
+    (void)state;
+    static const stitch_attr_t r_ledger[] = {{"service.name", {STITCH_VALUE_STRING, 6, {.str = "ledger"}}}};
+    enum { NT = 40 };
+    stitch_span_data_t s[2 * NT];
+    const stitch_span_data_t *p[2 * NT];
+    uint64_t t0 = G->t0 + 500 * MS;
+    for (int i = 0; i < NT; i++) {
+        uint8_t tid[16] = {0xe7};
+        tid[15] = (uint8_t)(i + 1);
+        s[2 * i] = mk(tid, 1, 0, "post", STITCH_SPAN_KIND_SERVER, t0 + (uint64_t)i * MS, 3 * MS, r_ledger, 1);
+        s[2 * i].status = STITCH_STATUS_OK;
+        s[2 * i + 1] = mk(tid, 2, 1, "write", STITCH_SPAN_KIND_CLIENT, t0 + (uint64_t)i * MS + 1000, MS, r_ledger, 1);
+        if (i < 3) {
+            s[2 * i + 1].status = STITCH_STATUS_ERROR;
+            s[2 * i + 1].status_message = "disk";
+        }
+    }
+    for (int i = 0; i < 2 * NT; i++)
+        p[i] = &s[i];
+    assert_int_equal(stitch_store_append(G->store, p, 2 * NT), 0);
+
+    struct answer a = CALL("/api/traces", "service", "ledger", "tags", "{\"error\":\"true\"}", "limit", "2");
+    json_t *d = v1_data(&a, 2);
+    assert_string_equal(jstr(json_array_get(d, 0), "traceID"), "e7000000000000000000000000000003");
+    assert_string_equal(jstr(json_array_get(d, 1), "traceID"), "e7000000000000000000000000000002");
+    done(&a);
+    a = CALL("/api/traces", "service", "ledger", "tag", "otel.status_code:ERROR", "limit", "5");
+    v1_data(&a, 3);
+    done(&a);
+    a = CALL("/api/traces", "service", "ledger", "tag", "otel.status_code:unset", "limit", "5");
+    v1_data(&a, 5); /* the write spans without a status */
+    done(&a);
+    /* both on one span: contradictory, nothing */
+    a = CALL("/api/traces", "service", "ledger", "tag", "otel.status_code:OK", "tag", "error:true");
+    v1_data(&a, 0);
+    done(&a);
+    /* with a post-filter condition as well (error=<message> is Zipkin's) */
+    a = CALL("/api/traces", "service", "ledger", "tag", "error:true", "tag", "otel.status_description:disk",
+             "limit", "3");
+    v1_data(&a, 3);
+    done(&a);
+    a = CALL("/api/v2/traces", "serviceName", "ledger", "annotationQuery", "error", "limit", "2");
+    assert_int_equal(a.status, 200);
+    assert_int_equal(json_array_size(a.json), 2);
+    done(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1372,6 +1424,7 @@ int main(void)
         cmocka_unit_test(test_query_parse_ids_and_paths),
         cmocka_unit_test(test_query_big_trace_render),
         cmocka_unit_test(test_query_big_trace_end_to_end),
+        cmocka_unit_test(test_query_status_search_exact_limit), /* adds traces: last */
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

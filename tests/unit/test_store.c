@@ -425,6 +425,16 @@ static void check_searches(stitch_store_t *s)
     assert_int_equal(search(s, &q, t, 32), 3); /* 4, 5, 6 */
     assert_int_equal(t[0], 6);
     assert_int_equal(t[2], 4);
+    /* status: trace 5's cart span is the only error; the others unset */
+    q = (stitch_store_query_t){.kind = -1, .status_mask = 1u << STITCH_STATUS_ERROR};
+    assert_int_equal(search(s, &q, t, 32), 1);
+    assert_int_equal(t[0], 5);
+    q.service = "front"; /* the error is on the cart span */
+    assert_int_equal(search(s, &q, t, 32), 0);
+    q = (stitch_store_query_t){.kind = -1, .service = "cart", .limit = 4,
+                               .status_mask = 1u << STITCH_STATUS_UNSET | 1u << STITCH_STATUS_OK};
+    assert_int_equal(search(s, &q, t, 32), 4);
+    assert_int_equal(t[0], 15);
     q = (stitch_store_query_t){.kind = -1, .service = "nobody"};
     assert_int_equal(search(s, &q, t, 32), 0);
     tag = (stitch_store_tag_t){"user.id", "u99"};

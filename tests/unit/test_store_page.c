@@ -2,8 +2,8 @@
  * (store/page.c), the packing of pages (block.c), the deep copy of span
  * records (store/copy.c) and the fast text of doubles (bloom.c): every
  * field survives encode -> decode, damaged pages are refused without
- * appending anything, and the bloom entries a page yields are the ones a
- * search asks for. */
+ * appending anything, the bloom entries a page yields are the ones a
+ * search asks for, and high-cardinality columns fall back to raw strings. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -313,6 +313,144 @@ static void test_store_page_copy(void **state)
     stitch_wire_batch_free(&b);
 }
 
+struct mhits {
+    size_t n;
+    uint64_t last_start;
+};
+
+static void on_match(void *arg, const uint8_t tid[16], uint64_t start)
+{
+    (void)tid;
+    struct mhits *m = arg;
+    m->n++;
+    m->last_start = start;
+}
+
+static bool odd_trace(const void *arg, const uint8_t tid[16])
+{
+    (void)arg;
+    return tid[15] & 1;
+}
+
+/* High-cardinality columns: after 64 lookups a column of mostly new
+ * values stops using the dictionary (raw strings); repeated values keep
+ * it. Both decode to the same spans, with blooms on (blocks) and off
+ * (head rows); the string parts hold every value whole. Also copy.c's
+ * interning of keys and names. */
+static void test_store_page_raw_columns(void **state)
+{
+    (void)state;
+    enum { NS = 600 };
+    static stitch_span_data_t d[NS];
+    static const stitch_span_data_t *p[NS];
+    static stitch_attr_t a[NS][3];
+    static char users[NS][24];
+    static const stitch_attr_t res[] = {{"service.name", {STITCH_VALUE_STRING, 4, {.str = "cart"}}}};
+    for (int i = 0; i < NS; i++) {
+        memset(&d[i], 0, sizeof d[i]);
+        d[i].ctx.trace_id[0] = 1;
+        d[i].ctx.trace_id[15] = (uint8_t)(i / 8);
+        d[i].ctx.trace_id[14] = (uint8_t)(i / 8 >> 8);
+        d[i].ctx.span_id[0] = 2;
+        d[i].ctx.span_id[6] = (uint8_t)(i >> 8);
+        d[i].ctx.span_id[7] = (uint8_t)i;
+        d[i].name = i & 1 ? "get" : "put";
+        d[i].start_ns = 1700000000000000000ull + (uint64_t)i * 1000;
+        d[i].end_ns = d[i].start_ns + 500;
+        d[i].status_message = "";
+        snprintf(users[i], sizeof users[i], "user-%d", i * 7919 % 100003);
+        a[i][0] = stitch_attr_str("user.id", users[i]);                 /* unique: raw */
+        a[i][1] = stitch_attr_str("http.method", i % 3 ? "GET" : "POST"); /* repeated */
+        a[i][2] = stitch_attr_str("note", i < 100 ? users[i] : "same");  /* unique, then repeated */
+        d[i].attrs = a[i];
+        d[i].nattrs = 3;
+        d[i].resource = res;
+        d[i].nresource = 1;
+        p[i] = &d[i];
+    }
+    st_page_enc_t *e = st_page_enc_new();
+    assert_non_null(e);
+    stitch_buf_t raw = STITCH_BUF_INIT(0), packed = STITCH_BUF_INIT(0), part = STITCH_BUF_INIT(0);
+    stitch_wire_batch_t b, c;
+    stitch_wire_batch_init(&b, 0);
+    stitch_wire_batch_init(&c, 0);
+    /* the copy interns keys and names: one address per distinct string */
+    assert_int_equal(st_span_copy(&c, p, NS), 0);
+    assert_ptr_equal(c.spans[0].attrs[0].key, c.spans[NS - 1].attrs[0].key);
+    assert_ptr_equal(c.spans[0].name, c.spans[2].name);
+    assert_ptr_not_equal(c.spans[0].attrs[0].value.u.str, c.spans[1].attrs[0].value.u.str);
+    const stitch_span_data_t *cp[NS];
+    for (int i = 0; i < NS; i++)
+        cp[i] = &c.spans[i];
+    for (int mode = 0; mode < 2; mode++) {
+        st_page_enc_blooms(e, mode == 0);
+        assert_int_equal(st_page_encode(e, mode ? cp : p, NS, &raw), 0);
+        size_t nent;
+        (void)st_page_entries(e, &nent);
+        if (mode == 0)
+            assert_true(nent >= NS); /* every user.id value */
+        else
+            assert_int_equal(nent, 0);
+        stitch_wire_batch_reset(&b);
+        assert_int_equal(st_page_decode(&b, raw.data, raw.len), 0);
+        assert_int_equal(b.nspans, NS);
+        for (int i = 0; i < NS; i++)
+            assert_same(p[i], &b.spans[i]);
+        size_t lens[ST_PAGE_MAX_PARTS];
+        size_t n = st_page_parts(e, lens, ST_PAGE_MAX_PARTS);
+        assert_int_equal(st_page_pack(&raw, lens, n, mode ? ST_HEAD_ZSTD_LEVEL : ST_PAGE_ZSTD_LEVEL, &packed), 0);
+        /* the trace-id part: 16 bytes a trace */
+        assert_int_equal(st_page_part(packed.data, packed.len, st_page_part_tids(), &part), 0);
+        assert_int_equal(part.len, 16 * (NS / 8));
+        assert_memory_equal(part.data, d[0].ctx.trace_id, 16);
+        /* every user id is in some string column, whole */
+        size_t lp, dp, ncol, total = 0;
+        st_page_part_strings(&lp, &dp, &ncol);
+        bool seen = false;
+        for (size_t col = 0; col < ncol; col++) {
+            assert_int_equal(st_page_part(packed.data, packed.len, dp + col, &part), 0);
+            total += part.len;
+            if (memmem(part.data, part.len, users[NS - 1], strlen(users[NS - 1])))
+                seen = true;
+        }
+        assert_true(seen);
+        assert_true(total >= (size_t)NS * 6); /* "user-N" each time: raw */
+        assert_int_equal(st_page_part(packed.data, packed.len, 999, &part), STITCH_EPARSE);
+    }
+    assert_int_equal(st_page_part("\x28\xb5\x2f\xfd", 4, 1, &part), STITCH_ENOTFOUND); /* not packed */
+
+    /* the match pass (no records built) and the partial decode, on the
+     * last page encoded (the copies: head mode) */
+    struct mhits m = {0};
+    stitch_store_tag_t tag = {"user.id", users[NS - 1]};
+    st_page_match_t q = {.smax = UINT64_MAX, .dmax = UINT64_MAX, .kind = -1, .tags = &tag, .ntags = 1,
+                         .hit = on_match, .arg = &m};
+    stitch_wire_batch_reset(&b);
+    assert_int_equal(st_page_match(&b, raw.data, raw.len, &q), 0);
+    assert_int_equal(m.n, 1);
+    assert_int_equal(m.last_start, d[NS - 1].start_ns);
+    tag = (stitch_store_tag_t){"http.method", "POST"};
+    q.service = "cart", q.svclen = 4, q.operation = "put";
+    m.n = 0;
+    assert_int_equal(st_page_match(&b, raw.data, raw.len, &q), 0);
+    assert_int_equal(m.n, NS / 6); /* i % 3 == 0 and even */
+    q.status_mask = 1u << STITCH_STATUS_ERROR;
+    m.n = 0;
+    assert_int_equal(st_page_match(&b, raw.data, raw.len, &q), 0);
+    assert_int_equal(m.n, 0);
+    stitch_wire_batch_reset(&b);
+    assert_int_equal(st_page_decode_traces(&b, raw.data, raw.len, odd_trace, NULL), 0);
+    assert_int_equal(b.nspans, NS / 16 * 8); /* traces of 8, the odd ones: 37 of 75 */
+    for (size_t i = 0; i < b.nspans; i++)
+        assert_same(p[(i / 8) * 16 + 8 + i % 8], &b.spans[i]);
+    stitch_wire_batch_free(&b);
+    stitch_wire_batch_free(&c);
+    stitch_buf_free(&raw);
+    stitch_buf_free(&packed);
+    stitch_buf_free(&part);
+    st_page_enc_free(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -321,6 +459,7 @@ int main(void)
         cmocka_unit_test(test_store_page_bloom_entries),
         cmocka_unit_test(test_store_page_double_text),
         cmocka_unit_test(test_store_page_copy),
+        cmocka_unit_test(test_store_page_raw_columns),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
