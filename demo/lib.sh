@@ -19,15 +19,18 @@ port_in_use() {
         /proc/net/tcp /proc/net/tcp6 2>/dev/null
 }
 
-# free_port [PREFERRED] — PREFERRED when free, else a free port from the
-# ephemeral range. (Another program may take it before we bind: the servers
-# started here either bind port 0 themselves or fail loudly.)
+# free_port [PREFERRED] — PREFERRED when free, else a free port below the
+# kernel's ephemeral range (ip_local_port_range), where the outgoing
+# connections of other programs cannot take it. (Another program may still
+# take it before we bind: the servers started here retry with another.)
 free_port() {
     local p=${1:-}
     if [ -n "$p" ] && ! port_in_use "$p"; then echo "$p"; return 0; fi
-    local i
+    local i lo=32768
+    read -r lo _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || lo=32768
+    [ "$lo" -gt 12000 ] 2>/dev/null || lo=32768
     for i in $(seq 1 200); do
-        p=$(( 20000 + (RANDOM * 32768 + RANDOM) % 30000 ))
+        p=$(( 10000 + (RANDOM * 32768 + RANDOM) % (lo - 10000) ))
         port_in_use "$p" || { echo "$p"; return 0; }
     done
     echo "lib.sh: no free port found" >&2
@@ -118,9 +121,17 @@ start_pg() {
     as_pg_user "$bin/initdb" -D "$dir/pgdata" -U shop --auth=trust --no-sync -E UTF8 \
         >"$dir/initdb.log" 2>&1 || { echo "lib.sh: initdb failed:" >&2; cat "$dir/initdb.log" >&2; return 1; }
     LIB_PGDATA="$dir/pgdata"
-    as_pg_user "$bin/pg_ctl" -D "$dir/pgdata" -l "$dir/pg.log" -w -t 30 \
-        -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off" start \
-        >"$dir/pg_ctl.log" 2>&1 || { echo "lib.sh: PostgreSQL did not start:" >&2; cat "$dir/pg.log" >&2; return 1; }
+    local try
+    for try in 1 2 3; do
+        # a port taken between the check and the bind: try another
+        as_pg_user "$bin/pg_ctl" -D "$dir/pgdata" -l "$dir/pg.log" -w -t 30 \
+            -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off" start \
+            >"$dir/pg_ctl.log" 2>&1 && break
+        if [ "$try" = 3 ] || ! grep -q 'Address already in use' "$dir/pg.log" 2>/dev/null; then
+            echo "lib.sh: PostgreSQL did not start:" >&2; cat "$dir/pg.log" >&2; return 1
+        fi
+        port=$(free_port) || return 1
+    done
     as_pg_user "$bin/createdb" -h 127.0.0.1 -p "$port" -U shop shop >>"$dir/pg_ctl.log" 2>&1 ||
         { echo "lib.sh: createdb failed" >&2; return 1; }
     PG_PORT=$port
