@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "daemon/textbuf.h"
 #include "daemon/forward_internal.h"
 #include "daemon/log.h"
 #include "sdk/http.h"
@@ -393,44 +394,10 @@ out:
 
 /* ---- metrics ------------------------------------------------------------------------ */
 
-typedef struct mout {
-    char *p;
-    size_t len, cap;
-    bool oom;
-} mout_t;
-
-static void put(mout_t *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(mout_t *o, const char *fmt, ...)
-{
-    while (!o->oom) {
-        va_list ap;
-        va_start(ap, fmt);
-        int k = vsnprintf(o->p ? o->p + o->len : NULL, o->p ? o->cap - o->len : 0, fmt, ap);
-        va_end(ap);
-        if (k < 0) {
-            o->oom = true;
-            return;
-        }
-        if (o->p && (size_t)k < o->cap - o->len) {
-            o->len += (size_t)k;
-            return;
-        }
-        size_t cap = o->cap ? o->cap * 2 : 4096;
-        while (cap < o->len + (size_t)k + 1)
-            cap *= 2;
-        char *np = realloc(o->p, cap);
-        if (!np) {
-            o->oom = true;
-            return;
-        }
-        o->p = np;
-        o->cap = cap;
-    }
-}
 
 char *forwarder_metrics(forwarder_t *const *fw, size_t n, const char *role)
 {
-    mout_t o = {0};
+    st_text_t o = {0};
     static const struct {
         const char *name, *type, *help;
     } fam[] = {
@@ -444,7 +411,7 @@ char *forwarder_metrics(forwarder_t *const *fw, size_t n, const char *role)
         {"stitchd_forward_upstream_up", "gauge", "1 when the last send succeeded, 0 when it failed."},
     };
     for (size_t k = 0; k < sizeof fam / sizeof fam[0]; k++) {
-        put(&o, "# HELP %s %s\n# TYPE %s %s\n", fam[k].name, fam[k].help, fam[k].name, fam[k].type);
+        st_text_printf(&o, "# HELP %s %s\n# TYPE %s %s\n", fam[k].name, fam[k].help, fam[k].name, fam[k].type);
         for (size_t i = 0; i < n; i++) {
             forwarder_t *f = fw[i];
             const char *u = f->url; /* URLs carry no quotes or backslashes worth escaping here */
@@ -452,28 +419,28 @@ char *forwarder_metrics(forwarder_t *const *fw, size_t n, const char *role)
             snprintf(lab, sizeof lab, "role=\"%s\",upstream=\"%.2000s\"", role, u);
             switch (k) {
             case 0:
-                put(&o, "%s{%s,result=\"sent\"} %" PRIu64 "\n", fam[k].name, lab, GET(f->sent_spans));
-                put(&o, "%s{%s,result=\"dropped\"} %" PRIu64 "\n", fam[k].name, lab, GET(f->dropped_spans));
-                put(&o, "%s{%s,result=\"lost\"} %" PRIu64 "\n", fam[k].name, lab, GET(f->lost_spans));
-                put(&o, "%s{%s,result=\"refused\"} %" PRIu64 "\n", fam[k].name, lab, GET(f->refused_spans));
+                st_text_printf(&o, "%s{%s,result=\"sent\"} %" PRIu64 "\n", fam[k].name, lab, GET(f->sent_spans));
+                st_text_printf(&o, "%s{%s,result=\"dropped\"} %" PRIu64 "\n", fam[k].name, lab, GET(f->dropped_spans));
+                st_text_printf(&o, "%s{%s,result=\"lost\"} %" PRIu64 "\n", fam[k].name, lab, GET(f->lost_spans));
+                st_text_printf(&o, "%s{%s,result=\"refused\"} %" PRIu64 "\n", fam[k].name, lab, GET(f->refused_spans));
                 break;
             case 1:
-                put(&o, "%s{%s,result=\"ok\"} %" PRIu64 "\n", fam[k].name, lab, GET(f->sent_reqs));
-                put(&o, "%s{%s,result=\"failed\"} %" PRIu64 "\n", fam[k].name, lab, GET(f->failed_reqs));
+                st_text_printf(&o, "%s{%s,result=\"ok\"} %" PRIu64 "\n", fam[k].name, lab, GET(f->sent_reqs));
+                st_text_printf(&o, "%s{%s,result=\"failed\"} %" PRIu64 "\n", fam[k].name, lab, GET(f->failed_reqs));
                 break;
             case 2:
             case 3: {
                 pthread_mutex_lock(&f->mu);
                 uint64_t v = k == 2 ? f->spans : f->bytes;
                 pthread_mutex_unlock(&f->mu);
-                put(&o, "%s{%s} %" PRIu64 "\n", fam[k].name, lab, v);
+                st_text_printf(&o, "%s{%s} %" PRIu64 "\n", fam[k].name, lab, v);
                 break;
             }
             case 4:
-                put(&o, "%s{%s} %" PRIu64 "\n", fam[k].name, lab, f->o.buffer_bytes);
+                st_text_printf(&o, "%s{%s} %" PRIu64 "\n", fam[k].name, lab, f->o.buffer_bytes);
                 break;
             default:
-                put(&o, "%s{%s} %" PRIu64 "\n", fam[k].name, lab, GET(f->up));
+                st_text_printf(&o, "%s{%s} %" PRIu64 "\n", fam[k].name, lab, GET(f->up));
             }
         }
     }

@@ -1,6 +1,7 @@
 /* daemon/metrics.c — counters and their Prometheus rendering (metrics.h).
  * Invariant: every counter only grows; names and labels are fixed here,
  * and docs/stitchd.md lists them. */
+#include "daemon/textbuf.h"
 #include "daemon/metrics.h"
 
 #include <inttypes.h>
@@ -99,100 +100,60 @@ void stitchd_metrics_request(stitchd_endpoint_t ep, int status, double seconds)
 
 /* ---- rendering -------------------------------------------------------------------- */
 
-typedef struct out {
-    char *p;
-    size_t len, cap;
-    int oom;
-} out_t;
 
-static void put(out_t *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(out_t *o, const char *fmt, ...)
-{
-    if (o->oom)
-        return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(o->p ? o->p + o->len : NULL, o->p ? o->cap - o->len : 0, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            o->oom = 1;
-            return;
-        }
-        if (o->p && (size_t)n < o->cap - o->len) {
-            o->len += (size_t)n;
-            return;
-        }
-        size_t cap = o->cap ? o->cap * 2 : 8192;
-        while (cap < o->len + (size_t)n + 1)
-            cap *= 2;
-        char *np = realloc(o->p, cap);
-        if (!np) {
-            o->oom = 1;
-            return;
-        }
-        o->p = np;
-        o->cap = cap;
-    }
-}
-
-static void head(out_t *o, const char *name, const char *type, const char *help)
-{
-    put(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
 
 char *stitchd_metrics_render(stitch_store_t *store, size_t *len)
 {
-    out_t o = {0};
-    head(&o, "stitchd_build_info", "gauge", "Version of stitchd.");
-    put(&o, "stitchd_build_info{version=\"%s\"} 1\n", STITCH_VERSION);
-    head(&o, "stitchd_start_time_seconds", "gauge", "Start time of stitchd, Unix seconds.");
-    put(&o, "stitchd_start_time_seconds %.3f\n", m.start_time);
+    st_text_t o = {0};
+    st_text_metric_head(&o, "stitchd_build_info", "gauge", "Version of stitchd.");
+    st_text_printf(&o, "stitchd_build_info{version=\"%s\"} 1\n", STITCH_VERSION);
+    st_text_metric_head(&o, "stitchd_start_time_seconds", "gauge", "Start time of stitchd, Unix seconds.");
+    st_text_printf(&o, "stitchd_start_time_seconds %.3f\n", m.start_time);
 
-    head(&o, "stitchd_spans_received_total", "counter",
+    st_text_metric_head(&o, "stitchd_spans_received_total", "counter",
          "Spans decoded from requests (accepted + rejected + refused).");
     for (int r = 0; r < STITCHD_RECV_N; r++) {
         uint64_t refused = 0;
         for (int w = 0; w < STITCHD_REFUSED_N; w++)
             refused += GET(m.refused[r][w]);
-        put(&o, "stitchd_spans_received_total{receiver=\"%s\"} %" PRIu64 "\n", recv_names[r],
+        st_text_printf(&o, "stitchd_spans_received_total{receiver=\"%s\"} %" PRIu64 "\n", recv_names[r],
             GET(m.accepted[r]) + GET(m.rejected[r]) + refused);
     }
-    head(&o, "stitchd_spans_accepted_total", "counter",
+    st_text_metric_head(&o, "stitchd_spans_accepted_total", "counter",
          "Spans acknowledged: stored, taken by a forwarder's buffer, or held for tail sampling.");
     for (int r = 0; r < STITCHD_RECV_N; r++)
-        put(&o, "stitchd_spans_accepted_total{receiver=\"%s\"} %" PRIu64 "\n", recv_names[r],
+        st_text_printf(&o, "stitchd_spans_accepted_total{receiver=\"%s\"} %" PRIu64 "\n", recv_names[r],
             GET(m.accepted[r]));
-    head(&o, "stitchd_spans_rejected_total", "counter",
+    st_text_metric_head(&o, "stitchd_spans_rejected_total", "counter",
          "Invalid spans left out of a request (OTLP partial success).");
     for (int r = 0; r < STITCHD_RECV_N; r++)
-        put(&o, "stitchd_spans_rejected_total{receiver=\"%s\"} %" PRIu64 "\n", recv_names[r],
+        st_text_printf(&o, "stitchd_spans_rejected_total{receiver=\"%s\"} %" PRIu64 "\n", recv_names[r],
             GET(m.rejected[r]));
-    head(&o, "stitchd_spans_refused_total", "counter",
+    st_text_metric_head(&o, "stitchd_spans_refused_total", "counter",
          "Valid spans not stored: overload (503 + Retry-After), disk_full (503), error (500).");
     for (int r = 0; r < STITCHD_RECV_N; r++)
         for (int w = 0; w < STITCHD_REFUSED_N; w++)
-            put(&o, "stitchd_spans_refused_total{receiver=\"%s\",reason=\"%s\"} %" PRIu64 "\n",
+            st_text_printf(&o, "stitchd_spans_refused_total{receiver=\"%s\",reason=\"%s\"} %" PRIu64 "\n",
                 recv_names[r], refusal_names[w], GET(m.refused[r][w]));
-    head(&o, "stitchd_request_body_bytes_total", "counter",
+    st_text_metric_head(&o, "stitchd_request_body_bytes_total", "counter",
          "Request body bytes as sent (wire) and after decompression (decoded).");
     for (int r = 0; r < STITCHD_RECV_N; r++) {
-        put(&o, "stitchd_request_body_bytes_total{receiver=\"%s\",stage=\"wire\"} %" PRIu64 "\n",
+        st_text_printf(&o, "stitchd_request_body_bytes_total{receiver=\"%s\",stage=\"wire\"} %" PRIu64 "\n",
             recv_names[r], GET(m.wire_bytes[r]));
-        put(&o,
+        st_text_printf(&o,
             "stitchd_request_body_bytes_total{receiver=\"%s\",stage=\"decoded\"} %" PRIu64 "\n",
             recv_names[r], GET(m.decoded_bytes[r]));
     }
 
-    head(&o, "stitchd_http_requests_total", "counter", "HTTP requests answered.");
+    st_text_metric_head(&o, "stitchd_http_requests_total", "counter", "HTTP requests answered.");
     for (int e = 0; e < STITCHD_EP_N; e++)
         for (int c = 0; c < 5; c++) {
             uint64_t n = GET(m.lat[e][c].count);
             if (n || c == 1)
-                put(&o, "stitchd_http_requests_total{endpoint=\"%s\",code=\"%s\"} %" PRIu64 "\n",
+                st_text_printf(&o, "stitchd_http_requests_total{endpoint=\"%s\",code=\"%s\"} %" PRIu64 "\n",
                     ep_names[e], class_names[c], n);
         }
-    head(&o, "stitchd_http_request_duration_seconds", "histogram",
+    st_text_metric_head(&o, "stitchd_http_request_duration_seconds", "histogram",
          "Time from a request's headers to its response being queued.");
     for (int e = 0; e < STITCHD_EP_N; e++)
         for (int c = 0; c < 5; c++) {
@@ -203,19 +164,19 @@ char *stitchd_metrics_render(stitch_store_t *store, size_t *len)
             uint64_t cum = 0;
             for (size_t i = 0; i < NBUCKETS; i++) {
                 cum += GET(h->b[i]);
-                put(&o,
+                st_text_printf(&o,
                     "stitchd_http_request_duration_seconds_bucket{endpoint=\"%s\",code=\"%s\","
                     "le=\"%g\"} %" PRIu64 "\n",
                     ep_names[e], class_names[c], buckets[i], cum);
             }
-            put(&o,
+            st_text_printf(&o,
                 "stitchd_http_request_duration_seconds_bucket{endpoint=\"%s\",code=\"%s\","
                 "le=\"+Inf\"} %" PRIu64 "\n",
                 ep_names[e], class_names[c], n);
-            put(&o,
+            st_text_printf(&o,
                 "stitchd_http_request_duration_seconds_sum{endpoint=\"%s\",code=\"%s\"} %.6f\n",
                 ep_names[e], class_names[c], (double)GET(h->sum_ns) / 1e9);
-            put(&o,
+            st_text_printf(&o,
                 "stitchd_http_request_duration_seconds_count{endpoint=\"%s\",code=\"%s\"} %" PRIu64
                 "\n",
                 ep_names[e], class_names[c], n);
@@ -225,28 +186,28 @@ char *stitchd_metrics_render(stitch_store_t *store, size_t *len)
         stitch_store_stats_t st;
         memset(&st, 0, sizeof st);
         stitch_store_get_stats(store, &st);
-        head(&o, "stitchd_store_spans_appended_total", "counter",
+        st_text_metric_head(&o, "stitchd_store_spans_appended_total", "counter",
              "Spans the store acknowledged since start.");
-        put(&o, "stitchd_store_spans_appended_total %" PRIu64 "\n", st.spans_appended);
-        head(&o, "stitchd_store_spans_duplicate_total", "counter",
+        st_text_printf(&o, "stitchd_store_spans_appended_total %" PRIu64 "\n", st.spans_appended);
+        st_text_metric_head(&o, "stitchd_store_spans_duplicate_total", "counter",
              "Spans dropped as already stored (client retries).");
-        put(&o, "stitchd_store_spans_duplicate_total %" PRIu64 "\n", st.spans_duplicate);
-        head(&o, "stitchd_store_spans", "gauge", "Spans stored (after retention).");
-        put(&o, "stitchd_store_spans %" PRIu64 "\n", st.spans_stored);
-        head(&o, "stitchd_store_queue_spans", "gauge", "Spans waiting to be written.");
-        put(&o, "stitchd_store_queue_spans %" PRIu64 "\n", st.queue_spans);
-        head(&o, "stitchd_store_refused_total", "counter",
+        st_text_printf(&o, "stitchd_store_spans_duplicate_total %" PRIu64 "\n", st.spans_duplicate);
+        st_text_metric_head(&o, "stitchd_store_spans", "gauge", "Spans stored (after retention).");
+        st_text_printf(&o, "stitchd_store_spans %" PRIu64 "\n", st.spans_stored);
+        st_text_metric_head(&o, "stitchd_store_queue_spans", "gauge", "Spans waiting to be written.");
+        st_text_printf(&o, "stitchd_store_queue_spans %" PRIu64 "\n", st.queue_spans);
+        st_text_metric_head(&o, "stitchd_store_refused_total", "counter",
              "Appends the store refused: busy (queue full) or nospace (disk full).");
-        put(&o, "stitchd_store_refused_total{reason=\"busy\"} %" PRIu64 "\n", st.refused_busy);
-        put(&o, "stitchd_store_refused_total{reason=\"nospace\"} %" PRIu64 "\n",
+        st_text_printf(&o, "stitchd_store_refused_total{reason=\"busy\"} %" PRIu64 "\n", st.refused_busy);
+        st_text_printf(&o, "stitchd_store_refused_total{reason=\"nospace\"} %" PRIu64 "\n",
             st.refused_nospace);
-        head(&o, "stitchd_store_blocks", "gauge", "Compressed blocks stored.");
-        put(&o, "stitchd_store_blocks %" PRIu64 "\n", st.blocks);
-        head(&o, "stitchd_store_disk_bytes", "gauge", "Bytes the store uses on disk.");
-        put(&o, "stitchd_store_disk_bytes %" PRIu64 "\n", st.disk_bytes);
-        head(&o, "stitchd_store_blocks_dropped_total", "counter",
+        st_text_metric_head(&o, "stitchd_store_blocks", "gauge", "Compressed blocks stored.");
+        st_text_printf(&o, "stitchd_store_blocks %" PRIu64 "\n", st.blocks);
+        st_text_metric_head(&o, "stitchd_store_disk_bytes", "gauge", "Bytes the store uses on disk.");
+        st_text_printf(&o, "stitchd_store_disk_bytes %" PRIu64 "\n", st.disk_bytes);
+        st_text_metric_head(&o, "stitchd_store_blocks_dropped_total", "counter",
              "Blocks dropped by retention or --max-disk.");
-        put(&o, "stitchd_store_blocks_dropped_total %" PRIu64 "\n", st.blocks_dropped);
+        st_text_printf(&o, "stitchd_store_blocks_dropped_total %" PRIu64 "\n", st.blocks_dropped);
     }
     for (int i = 0; i < nsources; i++) {
         char *t = sources[i].fn(sources[i].arg);
@@ -254,7 +215,7 @@ char *stitchd_metrics_render(stitch_store_t *store, size_t *len)
             o.oom = 1;
             break;
         }
-        put(&o, "%s", t);
+        st_text_printf(&o, "%s", t);
         free(t);
     }
     if (o.oom) {

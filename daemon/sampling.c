@@ -26,6 +26,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "daemon/textbuf.h"
 #include "daemon/log.h"
 #include "daemon/sampling.h"
 #include "wire/decode.h"
@@ -498,45 +499,7 @@ out:
 
 /* ---- metrics -------------------------------------------------------------------------- */
 
-typedef struct mout {
-    char *p;
-    size_t len, cap;
-    bool oom;
-} mout_t;
 
-static void put(mout_t *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(mout_t *o, const char *fmt, ...)
-{
-    while (!o->oom) {
-        va_list ap;
-        va_start(ap, fmt);
-        int k = vsnprintf(o->p ? o->p + o->len : NULL, o->p ? o->cap - o->len : 0, fmt, ap);
-        va_end(ap);
-        if (k < 0) {
-            o->oom = true;
-            return;
-        }
-        if (o->p && (size_t)k < o->cap - o->len) {
-            o->len += (size_t)k;
-            return;
-        }
-        size_t cap = o->cap ? o->cap * 2 : 4096;
-        while (cap < o->len + (size_t)k + 1)
-            cap *= 2;
-        char *np = realloc(o->p, cap);
-        if (!np) {
-            o->oom = true;
-            return;
-        }
-        o->p = np;
-        o->cap = cap;
-    }
-}
-
-static void head(mout_t *o, const char *name, const char *type, const char *help)
-{
-    put(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
 
 /* Label values are policy names from the config: escape \ " and newline. */
 static const char *esc(const char *s, char *buf, size_t n)
@@ -559,53 +522,53 @@ static const char *esc(const char *s, char *buf, size_t n)
 
 char *sampler_metrics(sampler_t *s)
 {
-    mout_t o = {0};
+    st_text_t o = {0};
     static const char *const kd[2] = {"dropped", "kept"};
-    head(&o, "stitchd_tail_sampling_traces_total", "counter",
+    st_text_metric_head(&o, "stitchd_tail_sampling_traces_total", "counter",
          "Traces decided by tail sampling, by the final decision.");
     for (int k = 0; k < 2; k++)
-        put(&o, "stitchd_tail_sampling_traces_total{decision=\"%s\"} %" PRIu64 "\n", kd[k],
+        st_text_printf(&o, "stitchd_tail_sampling_traces_total{decision=\"%s\"} %" PRIu64 "\n", kd[k],
             GET(s->traces[k]));
-    head(&o, "stitchd_tail_sampling_spans_total", "counter",
+    st_text_metric_head(&o, "stitchd_tail_sampling_spans_total", "counter",
          "Spans of decided traces, by the final decision (late spans not included).");
     for (int k = 0; k < 2; k++)
-        put(&o, "stitchd_tail_sampling_spans_total{decision=\"%s\"} %" PRIu64 "\n", kd[k],
+        st_text_printf(&o, "stitchd_tail_sampling_spans_total{decision=\"%s\"} %" PRIu64 "\n", kd[k],
             GET(s->spans[k]));
-    head(&o, "stitchd_tail_sampling_policy_decisions_total", "counter",
+    st_text_metric_head(&o, "stitchd_tail_sampling_policy_decisions_total", "counter",
          "Traces by each top-level policy's own answer (a trace counts once per policy).");
     for (size_t i = 0; i < s->cfg->npolicies; i++) {
         char nb[300];
         esc(s->cfg->policies[i].name, nb, sizeof nb);
         for (int d = 0; d < SP_DECISION_N; d++)
-            put(&o,
+            st_text_printf(&o,
                 "stitchd_tail_sampling_policy_decisions_total{policy=\"%s\",type=\"%s\","
                 "decision=\"%s\"} %" PRIu64 "\n",
                 nb, sp_type_name(s->cfg->policies[i].type), sp_decision_name((sp_decision_t)d),
                 GET(s->cfg->policies[i].count[d]));
     }
-    head(&o, "stitchd_tail_sampling_late_spans_total", "counter",
+    st_text_metric_head(&o, "stitchd_tail_sampling_late_spans_total", "counter",
          "Spans that arrived after their trace was decided and followed the cached decision.");
     for (int k = 0; k < 2; k++)
-        put(&o, "stitchd_tail_sampling_late_spans_total{decision=\"%s\"} %" PRIu64 "\n", kd[k],
+        st_text_printf(&o, "stitchd_tail_sampling_late_spans_total{decision=\"%s\"} %" PRIu64 "\n", kd[k],
             GET(s->late[k]));
-    head(&o, "stitchd_tail_sampling_early_decisions_total", "counter",
+    st_text_metric_head(&o, "stitchd_tail_sampling_early_decisions_total", "counter",
          "Traces decided before decision_wait because num_traces (or --sampling-max-memory) was reached.");
-    put(&o, "stitchd_tail_sampling_early_decisions_total %" PRIu64 "\n", GET(s->early));
-    head(&o, "stitchd_tail_sampling_spans_lost_total", "counter",
+    st_text_printf(&o, "stitchd_tail_sampling_early_decisions_total %" PRIu64 "\n", GET(s->early));
+    st_text_metric_head(&o, "stitchd_tail_sampling_spans_lost_total", "counter",
          "Spans of kept traces that could not be delivered (store or forwarder full) after retries.");
-    put(&o, "stitchd_tail_sampling_spans_lost_total %" PRIu64 "\n", GET(s->lost));
+    st_text_printf(&o, "stitchd_tail_sampling_spans_lost_total %" PRIu64 "\n", GET(s->lost));
     pthread_mutex_lock(&s->mu);
     uint64_t nh = s->nheld, hs = s->held_spans, hb = s->held_bytes;
     pthread_mutex_unlock(&s->mu);
-    head(&o, "stitchd_tail_sampling_traces_held", "gauge", "Traces waiting for their decision.");
-    put(&o, "stitchd_tail_sampling_traces_held %" PRIu64 "\n", nh);
-    head(&o, "stitchd_tail_sampling_spans_held", "gauge", "Spans waiting for their trace's decision.");
-    put(&o, "stitchd_tail_sampling_spans_held %" PRIu64 "\n", hs);
-    head(&o, "stitchd_tail_sampling_bytes_held", "gauge",
+    st_text_metric_head(&o, "stitchd_tail_sampling_traces_held", "gauge", "Traces waiting for their decision.");
+    st_text_printf(&o, "stitchd_tail_sampling_traces_held %" PRIu64 "\n", nh);
+    st_text_metric_head(&o, "stitchd_tail_sampling_spans_held", "gauge", "Spans waiting for their trace's decision.");
+    st_text_printf(&o, "stitchd_tail_sampling_spans_held %" PRIu64 "\n", hs);
+    st_text_metric_head(&o, "stitchd_tail_sampling_bytes_held", "gauge",
          "Memory the held traces take (summaries and encoded spans).");
-    put(&o, "stitchd_tail_sampling_bytes_held %" PRIu64 "\n", hb);
-    head(&o, "stitchd_tail_sampling_num_traces", "gauge", "The num_traces setting.");
-    put(&o, "stitchd_tail_sampling_num_traces %" PRIu64 "\n", s->cfg->num_traces);
+    st_text_printf(&o, "stitchd_tail_sampling_bytes_held %" PRIu64 "\n", hb);
+    st_text_metric_head(&o, "stitchd_tail_sampling_num_traces", "gauge", "The num_traces setting.");
+    st_text_printf(&o, "stitchd_tail_sampling_num_traces %" PRIu64 "\n", s->cfg->num_traces);
     if (o.oom) {
         free(o.p);
         return NULL;
