@@ -111,43 +111,6 @@ uint64_t sampling_span_mask(const sampling_cfg_t *c, const stitch_span_data_t *s
     return c->npredicates ? mask_of(c->policies, c->npolicies, s) : 0;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
-/* `rv:` (14 hex digits) in the value of the `ot` tracestate member, as the
- * SDK's ratio sampler reads it. */
-static bool tracestate_rv(const stitch_tracestate_t *ts, uint64_t *out)
-{
-    size_t len = 0;
-    const char *v = stitch_tracestate_get(ts, "ot", &len);
-    if (!v)
-        return false;
-    for (size_t i = 0; i + 3 <= len;) {
-        size_t end = i;
-        while (end < len && v[end] != ';')
-            end++;
-        if (end - i == 3 + 14 && !memcmp(v + i, "rv:", 3)) {
-            uint64_t r = 0;
-            for (size_t k = i + 3; k < end; k++) {
-                int h = hexval(v[k]);
-                if (h < 0)
-                    return false;
-                r = r << 4 | (uint64_t)h;
-            }
-            *out = r;
-            return true;
-        }
-        i = end + 1;
-    }
-    return false;
-}
-
 void sampling_summary_add(sp_summary_t *t, const stitch_span_data_t *s, uint64_t mask)
 {
     if (!t->nspans || s->start_ns < t->min_start_ns)
@@ -157,7 +120,7 @@ void sampling_summary_add(sp_summary_t *t, const stitch_span_data_t *s, uint64_t
     t->nspans++;
     t->mask |= mask;
     if (!t->has_rv && s->tracestate)
-        t->has_rv = tracestate_rv(s->tracestate, &t->rv);
+        t->has_rv = stitch_tracestate_randomness(s->tracestate, &t->rv);
 }
 
 /* ---- trace-level decision ---------------------------------------------------------- */

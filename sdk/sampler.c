@@ -143,11 +143,11 @@ static int hexval(char c)
     return -1;
 }
 
-/* The explicit randomness `rv` (14 lower-case hex digits) in the value of
- * the `ot` tracestate member, e.g. "th:8;rv:7479cfb506891d". */
-static bool tracestate_rv(const stitch_tracestate_t *ts, uint64_t *out)
+bool stitch_tracestate_randomness(const stitch_tracestate_t *ts, uint64_t *out)
 {
     size_t len = 0;
+    if (!ts)
+        return false;
     const char *v = stitch_tracestate_get(ts, "ot", &len);
     if (!v)
         return false;
@@ -175,7 +175,7 @@ static stitch_decision_t ratio_should(void *self, const stitch_sampling_params_t
 {
     const struct ratio *r = self;
     uint64_t rnd;
-    if (STITCH_LIKELY(!p->parent_tracestate) || !tracestate_rv(p->parent_tracestate, &rnd))
+    if (STITCH_LIKELY(!p->parent_tracestate) || !stitch_tracestate_randomness(p->parent_tracestate, &rnd))
         rnd = stitch_trace_id_randomness(p->trace_id);
     return rnd >= r->threshold ? STITCH_RECORD_AND_SAMPLE : STITCH_DROP;
 }

@@ -106,6 +106,10 @@ static inline uint64_t stitch_trace_id_randomness(const uint8_t trace_id[16])
         r = r << 8 | trace_id[i];
     return r;
 }
+/* The explicit randomness of a tracestate: the `rv` sub-key (14 lower-case
+ * hex digits) of its `ot` member, e.g. "th:8;rv:7479cfb506891d". true and
+ * *out set when present and well-formed; ts may be NULL. */
+STITCH_EXTERN bool stitch_tracestate_randomness(const stitch_tracestate_t *ts, uint64_t *out);
 
 /* OpenTelemetry's ParentBased decorator: a span without a valid parent asks
  * `root`; one with a parent asks the delegate for its case. Delegates left

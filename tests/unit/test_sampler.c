@@ -402,6 +402,35 @@ static void test_sampler_rate_limit_threads(void **state)
     stitch_sampler_free(s);
 }
 
+/* The explicit randomness reader shared with stitchd's tail sampler. */
+static void test_sampler_tracestate_randomness(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *ts;
+        bool ok;
+        uint64_t rv;
+    } cases[] = {
+        {"ot=th:8;rv:7479cfb506891d,x=y", true, 0x7479cfb506891dull},
+        {"x=y,ot=rv:00000000000001", true, 1},
+        {"ot=th:8", false, 0},
+        {"ot=rv:7479cfb506891", false, 0},   /* 13 digits */
+        {"ot=rv:7479CFB506891D", false, 0},  /* upper case is not the spec's */
+        {"other=rv:7479cfb506891d", false, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        stitch_tracestate_t *ts = NULL;
+        assert_int_equal(stitch_tracestate_parse(cases[i].ts, strlen(cases[i].ts), &ts), 0);
+        uint64_t rv = 0;
+        assert_int_equal(stitch_tracestate_randomness(ts, &rv), cases[i].ok);
+        if (cases[i].ok)
+            assert_true(rv == cases[i].rv);
+        stitch_tracestate_unref(ts);
+    }
+    uint64_t rv;
+    assert_false(stitch_tracestate_randomness(NULL, &rv));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -416,6 +445,7 @@ int main(void)
         cmocka_unit_test(test_sampler_parent_based_null_root),
         cmocka_unit_test(test_sampler_rate_limit_burst),
         cmocka_unit_test(test_sampler_rate_limit_threads),
+        cmocka_unit_test(test_sampler_tracestate_randomness),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
