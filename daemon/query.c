@@ -208,3 +208,42 @@ int query_param_limit(query_ctx_t *c, const char *name, const char *alias, size_
     *out = !given || v == 0 ? def : v > QUERY_MAX_LIMIT ? QUERY_MAX_LIMIT : (size_t)v;
     return 0;
 }
+
+/* ---- JSON lists from store walks ------------------------------------------------------ */
+
+int query_list_str(void *arg, const char *s)
+{
+    query_list_t *l = arg;
+    if ((l->n && (l->rc = STITCH_WIRE_LIT(l->b, ","))) ||
+        (l->rc = stitch_wire_json_str(l->b, s, strlen(s))))
+        return l->rc;
+    l->n++;
+    return 0;
+}
+
+int query_list_op_name(void *arg, const char *service, const char *name, int kind)
+{
+    query_list_t *l = arg;
+    (void)service, (void)kind;
+    if (l->last && !strcmp(l->last, name))
+        return 0; /* one name per kind comes back; these lists want names */
+    free(l->last);
+    if (!(l->last = strdup(name)))
+        return l->rc = STITCH_ENOMEM;
+    return query_list_str(l, name);
+}
+
+int query_list_op(void *arg, const char *service, const char *name, int kind)
+{
+    query_list_t *l = arg;
+    stitch_buf_t *b = l->b;
+    const char *k = query_kind_name(kind);
+    (void)service;
+    if ((l->rc = l->n ? STITCH_WIRE_LIT(b, ",{\"name\":") : STITCH_WIRE_LIT(b, "{\"name\":")) ||
+        (l->rc = stitch_wire_json_str(b, name, strlen(name))) ||
+        (l->rc = STITCH_WIRE_LIT(b, ",\"spanKind\":\"")) || (l->rc = stitch_wire_put(b, k, strlen(k))) ||
+        (l->rc = STITCH_WIRE_LIT(b, "\"}")))
+        return l->rc;
+    l->n++;
+    return 0;
+}

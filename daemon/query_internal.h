@@ -80,6 +80,23 @@ int query_param_rfc3339(query_ctx_t *c, const char *name, const char *alias, uin
 int query_param_limit(query_ctx_t *c, const char *name, const char *alias, size_t def, size_t *out);
 
 /* Handlers: return 1 (always, the path is theirs), having answered. */
+/* A JSON list written while a store walk calls back (store.h's callbacks):
+ * elements separated by commas; the first error stops the walk and stays
+ * in rc. `last` (free it) lets query_list_op_name drop a name the store
+ * lists again for another span kind. */
+typedef struct query_list {
+    stitch_buf_t *b;
+    size_t n;
+    int rc;
+    char *last;
+} query_list_t;
+/* A string element (stitch_store_str_fn). */
+int query_list_str(void *arg, const char *s);
+/* An operation's name, once per name (stitch_store_op_fn). */
+int query_list_op_name(void *arg, const char *service, const char *name, int kind);
+/* An operation as {"name":…,"spanKind":…} (stitch_store_op_fn). */
+int query_list_op(void *arg, const char *service, const char *name, int kind);
+
 int query_jaeger_route(query_ctx_t *c, const char *rest);  /* after "/api" */
 int query_v3_route(query_ctx_t *c, const char *rest);      /* after "/api/v3" */
 int query_zipkin_route(query_ctx_t *c, const char *rest);  /* after "/api/v2" */

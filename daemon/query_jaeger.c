@@ -307,44 +307,16 @@ static int env_close(stitch_buf_t *b, size_t total)
 
 /* ---- /api/services, /api/services/{s}/operations, /api/operations -------------------- */
 
-struct strlist {
-    stitch_buf_t *b;
-    size_t n;
-    int rc;
-    char *last; /* the previous name, to drop repeats */
-};
-
-static int collect_str(void *arg, const char *s)
-{
-    struct strlist *l = arg;
-    if ((l->n && (l->rc = LIT(l->b, ","))) || (l->rc = stitch_wire_json_str(l->b, s, strlen(s))))
-        return l->rc;
-    l->n++;
-    return 0;
-}
-
 static int services(query_ctx_t *c)
 {
-    struct strlist l = {&c->out, 0, 0, NULL};
+    query_list_t l = {&c->out, 0, 0, NULL};
     int rc = env_open(&c->out);
     if (!rc)
-        rc = stitch_store_services(c->store, collect_str, &l);
+        rc = stitch_store_services(c->store, query_list_str, &l);
     rc = rc ? rc : l.rc;
     if (!rc)
         rc = env_close(&c->out, l.n);
     return rc ? query_fail_rc(c, rc, "listing services") : query_ok(c, "application/json");
-}
-
-static int collect_op_name(void *arg, const char *service, const char *name, int kind)
-{
-    struct strlist *l = arg;
-    (void)service, (void)kind;
-    if (l->last && !strcmp(l->last, name))
-        return 0; /* one name per kind comes back; the legacy list wants names */
-    free(l->last);
-    if (!(l->last = strdup(name)))
-        return l->rc = STITCH_ENOMEM;
-    return collect_str(l, name);
 }
 
 static int operations_legacy(query_ctx_t *c, const char *seg, size_t seglen)
@@ -352,37 +324,16 @@ static int operations_legacy(query_ctx_t *c, const char *seg, size_t seglen)
     char *service = query_path_decode(seg, seglen);
     if (!service)
         return query_fail(c, 400, "service name in the path: bad percent-encoding (%%00)");
-    struct strlist l = {&c->out, 0, 0, NULL};
+    query_list_t l = {&c->out, 0, 0, NULL};
     int rc = env_open(&c->out);
     if (!rc)
-        rc = stitch_store_operations(c->store, service, -1, collect_op_name, &l);
+        rc = stitch_store_operations(c->store, service, -1, query_list_op_name, &l);
     rc = rc ? rc : l.rc;
     if (!rc)
         rc = env_close(&c->out, l.n);
     free(l.last);
     free(service);
     return rc ? query_fail_rc(c, rc, "listing operations") : query_ok(c, "application/json");
-}
-
-struct oplist {
-    stitch_buf_t *b;
-    size_t n;
-    int rc;
-};
-
-static int collect_op(void *arg, const char *service, const char *name, int kind)
-{
-    struct oplist *l = arg;
-    (void)service;
-    stitch_buf_t *b = l->b;
-    const char *k = query_kind_name(kind);
-    if ((l->rc = l->n ? LIT(b, ",{\"name\":") : LIT(b, "{\"name\":")) ||
-        (l->rc = stitch_wire_json_str(b, name, strlen(name))) ||
-        (l->rc = LIT(b, ",\"spanKind\":\"")) || (l->rc = stitch_wire_put(b, k, strlen(k))) ||
-        (l->rc = LIT(b, "\"}")))
-        return l->rc;
-    l->n++;
-    return 0;
 }
 
 static int operations(query_ctx_t *c)
@@ -395,10 +346,10 @@ static int operations(query_ctx_t *c)
     if (kind == -2)
         return query_fail(c, 400, "parameter 'spanKind': unknown span kind \"%.64s\" "
                                   "(server, client, producer, consumer, internal)", ks);
-    struct oplist l = {&c->out, 0, 0};
+    query_list_t l = {&c->out, 0, 0, NULL};
     int rc = env_open(&c->out);
     if (!rc)
-        rc = stitch_store_operations(c->store, service, kind, collect_op, &l);
+        rc = stitch_store_operations(c->store, service, kind, query_list_op, &l);
     rc = rc ? rc : l.rc;
     if (!rc)
         rc = env_close(&c->out, l.n);

@@ -21,46 +21,16 @@
     } while (0)
 #define LIT(b, s) STITCH_WIRE_LIT((b), (s))
 
-struct list {
-    stitch_buf_t *b;
-    size_t n;
-    int rc;
-};
-
-static int collect_str(void *arg, const char *s)
-{
-    struct list *l = arg;
-    if ((l->n && (l->rc = LIT(l->b, ","))) || (l->rc = stitch_wire_json_str(l->b, s, strlen(s))))
-        return l->rc;
-    l->n++;
-    return 0;
-}
-
 static int services(query_ctx_t *c)
 {
-    struct list l = {&c->out, 0, 0};
+    query_list_t l = {&c->out, 0, 0, NULL};
     int rc = LIT(&c->out, "{\"services\":[");
     if (!rc)
-        rc = stitch_store_services(c->store, collect_str, &l);
+        rc = stitch_store_services(c->store, query_list_str, &l);
     rc = rc ? rc : l.rc;
     if (!rc)
         rc = LIT(&c->out, "]}");
     return rc ? query_fail_rc(c, rc, "listing services") : query_ok(c, "application/json");
-}
-
-static int collect_op(void *arg, const char *service, const char *name, int kind)
-{
-    struct list *l = arg;
-    stitch_buf_t *b = l->b;
-    const char *k = query_kind_name(kind);
-    (void)service;
-    if ((l->rc = l->n ? LIT(b, ",{\"name\":") : LIT(b, "{\"name\":")) ||
-        (l->rc = stitch_wire_json_str(b, name, strlen(name))) ||
-        (l->rc = LIT(b, ",\"spanKind\":\"")) || (l->rc = stitch_wire_put(b, k, strlen(k))) ||
-        (l->rc = LIT(b, "\"}")))
-        return l->rc;
-    l->n++;
-    return 0;
 }
 
 static int operations(query_ctx_t *c)
@@ -71,10 +41,10 @@ static int operations(query_ctx_t *c)
     if (kind == -2)
         return query_fail(c, 400, "malformed parameter %s: unknown span kind \"%.64s\" "
                                   "(server, client, producer, consumer, internal)", used, ks);
-    struct list l = {&c->out, 0, 0};
+    query_list_t l = {&c->out, 0, 0, NULL};
     int rc = LIT(&c->out, "{\"operations\":[");
     if (!rc)
-        rc = stitch_store_operations(c->store, query_arg(c, "service"), kind, collect_op, &l);
+        rc = stitch_store_operations(c->store, query_arg(c, "service"), kind, query_list_op, &l);
     rc = rc ? rc : l.rc;
     if (!rc)
         rc = LIT(&c->out, "]}");

@@ -24,35 +24,7 @@
 
 #define DAY_MS (24ll * 3600 * 1000)
 
-struct list {
-    stitch_buf_t *b;
-    size_t n;
-    int rc;
-    char *last; /* drop repeated names */
-};
-
-static int collect_str(void *arg, const char *s)
-{
-    struct list *l = arg;
-    if ((l->n && (l->rc = LIT(l->b, ","))) || (l->rc = stitch_wire_json_str(l->b, s, strlen(s))))
-        return l->rc;
-    l->n++;
-    return 0;
-}
-
-static int collect_op(void *arg, const char *service, const char *name, int kind)
-{
-    struct list *l = arg;
-    (void)service, (void)kind;
-    if (l->last && !strcmp(l->last, name))
-        return 0;
-    free(l->last);
-    if (!(l->last = strdup(name)))
-        return l->rc = STITCH_ENOMEM;
-    return collect_str(l, name);
-}
-
-static int answer_list(query_ctx_t *c, int rc, struct list *l, const char *what)
+static int answer_list(query_ctx_t *c, int rc, query_list_t *l, const char *what)
 {
     rc = rc ? rc : l->rc;
     if (!rc)
@@ -63,10 +35,10 @@ static int answer_list(query_ctx_t *c, int rc, struct list *l, const char *what)
 
 static int services(query_ctx_t *c)
 {
-    struct list l = {&c->out, 0, 0, NULL};
+    query_list_t l = {&c->out, 0, 0, NULL};
     int rc = LIT(&c->out, "[");
     if (!rc)
-        rc = stitch_store_services(c->store, collect_str, &l);
+        rc = stitch_store_services(c->store, query_list_str, &l);
     return answer_list(c, rc, &l, "listing services");
 }
 
@@ -75,10 +47,10 @@ static int span_names(query_ctx_t *c)
     const char *svc = query_arg(c, "serviceName");
     if (!svc)
         return query_fail(c, 400, "serviceName is required");
-    struct list l = {&c->out, 0, 0, NULL};
+    query_list_t l = {&c->out, 0, 0, NULL};
     int rc = LIT(&c->out, "[");
     if (!rc)
-        rc = stitch_store_operations(c->store, svc, -1, collect_op, &l);
+        rc = stitch_store_operations(c->store, svc, -1, query_list_op_name, &l);
     return answer_list(c, rc, &l, "listing span names");
 }
 
@@ -87,10 +59,10 @@ static int remote_services(query_ctx_t *c)
     const char *svc = query_arg(c, "serviceName");
     if (!svc)
         return query_fail(c, 400, "serviceName is required");
-    struct list l = {&c->out, 0, 0, NULL};
+    query_list_t l = {&c->out, 0, 0, NULL};
     int rc = LIT(&c->out, "[");
     if (!rc)
-        rc = stitch_store_remote_services(c->store, svc, collect_str, &l);
+        rc = stitch_store_remote_services(c->store, svc, query_list_str, &l);
     return answer_list(c, rc, &l, "listing remote services");
 }
 
@@ -274,7 +246,7 @@ static int trace_many(query_ctx_t *c)
 
 static int collect_dep(void *arg, const stitch_store_dep_t *d)
 {
-    struct list *l = arg;
+    query_list_t *l = arg;
     stitch_buf_t *b = l->b;
     if ((l->rc = l->n ? LIT(b, ",{\"parent\":") : LIT(b, "{\"parent\":")) ||
         (l->rc = stitch_wire_json_str(b, d->parent, strlen(d->parent))) ||
@@ -292,7 +264,7 @@ static int dependencies(query_ctx_t *c)
     uint64_t start, end;
     if (time_window(c, &start, &end))
         return 1;
-    struct list l = {&c->out, 0, 0, NULL};
+    query_list_t l = {&c->out, 0, 0, NULL};
     int rc = LIT(&c->out, "[");
     if (!rc)
         rc = stitch_store_dependencies(c->store, start, end, collect_dep, &l);
