@@ -207,6 +207,36 @@ static SD_UNUSED void sd_free(sd_t *s)
         sd_rm_rf(s->dir);
 }
 
+/* Run stitchd to completion with args (NULL-terminated; at most 14): its
+ * exit status (-1 when killed), stdout and stderr together in out. For
+ * flag and config checks, where stitchd exits at once. */
+static SD_UNUSED int sd_run(const char *const *args, char *out, size_t outlen)
+{
+    char tmpl[] = "/tmp/stitchd-run-XXXXXX";
+    int fd = mkstemp(tmpl);
+    if (fd < 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fd, 2);
+        dup2(fd, 1);
+        const char *argv[16] = {STITCH_BIN_DIR "/stitchd"};
+        int n = 1;
+        for (; *args && n < 15; args++)
+            argv[n++] = *args;
+        argv[n] = NULL;
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    int st = 0;
+    waitpid(pid, &st, 0);
+    ssize_t k = pread(fd, out, outlen - 1, 0);
+    out[k > 0 ? k : 0] = 0;
+    close(fd);
+    unlink(tmpl);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
 /* ---- HTTP -------------------------------------------------------------------------- */
 
 typedef struct sd_resp {

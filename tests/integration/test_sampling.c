@@ -411,32 +411,6 @@ static void test_sampling_memory_bounded(void **state)
     sd_free(&d);
 }
 
-static int run_stitchd(const char *const *args, char *out, size_t outlen)
-{
-    char tmpl[] = "/tmp/stitchd-sampling-out-XXXXXX";
-    int fd = mkstemp(tmpl);
-    assert_true(fd >= 0);
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(fd, 2);
-        dup2(fd, 1);
-        const char *argv[16] = {STITCH_BIN_DIR "/stitchd"};
-        int n = 1;
-        for (; *args && n < 15; args++)
-            argv[n++] = *args;
-        argv[n] = NULL;
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    int st;
-    waitpid(pid, &st, 0);
-    ssize_t k = pread(fd, out, outlen - 1, 0);
-    out[k > 0 ? k : 0] = 0;
-    close(fd);
-    unlink(tmpl);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 static void expect_refused(const char *yaml, const char *want1, const char *want2)
 {
     char path[] = "/tmp/stitchd-sampling-cfg-XXXXXX";
@@ -446,7 +420,7 @@ static void expect_refused(const char *yaml, const char *want1, const char *want
     close(fd);
     char out[4096];
     const char *args[] = {"--config", path, "--data", "/tmp/stitchd-sampling-never", NULL};
-    int rc = run_stitchd(args, out, sizeof out);
+    int rc = sd_run(args, out, sizeof out);
     unlink(path);
     if (rc != 2 || !strstr(out, want1) || (want2 && !strstr(out, want2)))
         fail_msg("exit %d, output: %s (wanted \"%s\" and \"%s\")", rc, out, want1, want2 ? want2 : "");

@@ -991,56 +991,29 @@ static void test_stitchd_overload(void **state)
 
 /* ---- flags ---------------------------------------------------------------------------------- */
 
-/* Run stitchd with args; its exit status; stderr in err. */
-static int run_flags(const char *const *args, char *err, size_t errlen)
-{
-    char tmpl[] = "/tmp/stitchd-flags-XXXXXX";
-    int fd = mkstemp(tmpl);
-    assert_true(fd >= 0);
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(fd, 2);
-        dup2(fd, 1);
-        const char *argv[16] = {STITCH_BIN_DIR "/stitchd"};
-        int n = 1;
-        for (; *args && n < 15; args++)
-            argv[n++] = *args;
-        argv[n] = NULL;
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    int st;
-    waitpid(pid, &st, 0);
-    ssize_t k = pread(fd, err, errlen - 1, 0);
-    err[k > 0 ? k : 0] = 0;
-    close(fd);
-    unlink(tmpl);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 static void test_stitchd_flags(void **state)
 {
     (void)state;
     char err[8192];
     const char *a1[] = {"--bogus", NULL};
-    assert_int_equal(run_flags(a1, err, sizeof err), 2);
+    assert_int_equal(sd_run(a1, err, sizeof err), 2);
     assert_non_null(strstr(err, "--bogus"));
     const char *a2[] = {"--retention", "forever", NULL};
-    assert_int_equal(run_flags(a2, err, sizeof err), 2);
+    assert_int_equal(sd_run(a2, err, sizeof err), 2);
     assert_non_null(strstr(err, "retention"));
     const char *a3[] = {"--otlp-http", "localhost", NULL};
-    assert_int_equal(run_flags(a3, err, sizeof err), 2);
+    assert_int_equal(sd_run(a3, err, sizeof err), 2);
     const char *a4[] = {"--sync", "sometimes", NULL};
-    assert_int_equal(run_flags(a4, err, sizeof err), 2);
+    assert_int_equal(sd_run(a4, err, sizeof err), 2);
     const char *a5[] = {"--max-disk", "lots", NULL};
-    assert_int_equal(run_flags(a5, err, sizeof err), 2);
+    assert_int_equal(sd_run(a5, err, sizeof err), 2);
     const char *a6[] = {"--data", NULL};
-    assert_int_equal(run_flags(a6, err, sizeof err), 2);
+    assert_int_equal(sd_run(a6, err, sizeof err), 2);
     const char *a7[] = {"--version", NULL};
-    assert_int_equal(run_flags(a7, err, sizeof err), 0);
+    assert_int_equal(sd_run(a7, err, sizeof err), 0);
     assert_non_null(strstr(err, "stitchd "));
     const char *a8[] = {"--help", NULL};
-    assert_int_equal(run_flags(a8, err, sizeof err), 0);
+    assert_int_equal(sd_run(a8, err, sizeof err), 0);
     assert_non_null(strstr(err, "--max-body"));
     /* a config file with an unknown key names its line */
     char cfg[] = "/tmp/stitchd-cfg-XXXXXX";
@@ -1049,7 +1022,7 @@ static void test_stitchd_flags(void **state)
     assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
     close(fd);
     const char *a9[] = {"--config", cfg, NULL};
-    assert_int_equal(run_flags(a9, err, sizeof err), 2);
+    assert_int_equal(sd_run(a9, err, sizeof err), 2);
     assert_non_null(strstr(err, ":3:"));
     assert_non_null(strstr(err, "retenion"));
     unlink(cfg);
