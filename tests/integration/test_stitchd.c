@@ -744,61 +744,12 @@ static void *send_loop(void *arg)
     return NULL;
 }
 
-static void test_stitchd_kill9_keeps_acknowledged(void **state)
+/* Rounds of: start stitchd on the same data directory (it must open without
+ * manual repair), let KILL_THREADS senders run until `min_acks` requests
+ * were acknowledged (plus a random 20..600 ms when `random_delay`), SIGKILL
+ * it. Then every request acknowledged in any round must be whole. */
+static void kill_rounds(int rounds, size_t min_acks, bool random_delay)
 {
-    (void)state;
-    sd_t d;
-    assert_int_equal(sd_new(&d), 0);
-    static sender_t snd[KILL_THREADS];
-    pthread_t th[KILL_THREADS];
-    atomic_int stop = 0;
-    for (int i = 0; i < KILL_THREADS; i++) {
-        snd[i].d = &d;
-        snd[i].idx = i;
-        snd[i].stop = &stop;
-        snd[i].nacked = 0;
-        assert_int_equal(pthread_create(&th[i], NULL, send_loop, &snd[i]), 0);
-    }
-    /* let some requests through, then crash it mid-stream */
-    double t0 = sd_now();
-    for (;;) {
-        size_t n = 0;
-        for (int i = 0; i < KILL_THREADS; i++)
-            n += snd[i].nacked;
-        if (n >= 200 || sd_now() - t0 > 20)
-            break;
-        sd_sleep_ms(10);
-    }
-    assert_int_equal(sd_stop(&d, SIGKILL, 10, NULL), 128 + SIGKILL);
-    atomic_store(&stop, 1);
-    for (int i = 0; i < KILL_THREADS; i++)
-        pthread_join(th[i], NULL);
-    assert_int_equal(sd_start(&d), 0);
-    size_t total = 0, missing = 0;
-    for (int i = 0; i < KILL_THREADS; i++)
-        for (size_t k = 0; k < snd[i].nacked; k++) {
-            fx_t f;
-            fx_make(&f, snd[i].acked[k]);
-            total++;
-            if (count_spans(&d, f.s[0].ctx.trace_id) != 3)
-                missing++;
-        }
-    print_message("kill -9: %zu acknowledged requests, %zu incomplete after restart\n", total, missing);
-    assert_true(total >= 1);
-    assert_int_equal(missing, 0);
-    sd_free(&d);
-}
-
-/* Many crashes in a row (issue "Hardening"): each round restarts stitchd on
- * the same data directory, lets the senders run for a random while, kills
- * it with SIGKILL, and checks that it starts again without repair and that
- * every request acknowledged in this or any earlier round is whole.
- * STITCH_KILL_ROUNDS sets the rounds (default 6). */
-static void test_stitchd_kill9_many_rounds(void **state)
-{
-    (void)state;
-    const char *env = getenv("STITCH_KILL_ROUNDS");
-    int rounds = env && atoi(env) > 0 ? atoi(env) : 6;
     sd_t d;
     memset(&d, 0, sizeof d);
     snprintf(d.dir, sizeof d.dir, "/tmp/stitchd-test-XXXXXX");
@@ -811,7 +762,7 @@ static void test_stitchd_kill9_many_rounds(void **state)
     size_t nall = 0;
     srand((unsigned)time(NULL));
     for (int round = 0; round < rounds; round++) {
-        assert_int_equal(sd_start_args(&d, keep), 0); /* opens without manual repair */
+        assert_int_equal(sd_start_args(&d, keep), 0);
         pthread_t th[KILL_THREADS];
         atomic_int stop = 0;
         for (int i = 0; i < KILL_THREADS; i++) {
@@ -822,17 +773,17 @@ static void test_stitchd_kill9_many_rounds(void **state)
             snd[i].nacked = 0;
             assert_int_equal(pthread_create(&th[i], NULL, send_loop, &snd[i]), 0);
         }
-        /* wait for the first acknowledgement, then a random 20..600 ms */
         double t0 = sd_now();
         for (;;) {
             size_t n = 0;
             for (int i = 0; i < KILL_THREADS; i++)
                 n += snd[i].nacked;
-            if (n > 0 || sd_now() - t0 > 20)
+            if (n >= min_acks || sd_now() - t0 > 20)
                 break;
             sd_sleep_ms(5);
         }
-        sd_sleep_ms(20 + rand() % 580);
+        if (random_delay)
+            sd_sleep_ms(20 + rand() % 580);
         assert_int_equal(sd_stop(&d, SIGKILL, 10, NULL), 128 + SIGKILL);
         atomic_store(&stop, 1);
         for (int i = 0; i < KILL_THREADS; i++) {
@@ -855,12 +806,28 @@ static void test_stitchd_kill9_many_rounds(void **state)
             missing++;
         }
     }
-    print_message("kill -9, %d rounds: %zu acknowledged requests, %zu incomplete after restart\n",
-                  rounds, nall, missing);
+    print_message("kill -9, %d round%s: %zu acknowledged requests, %zu incomplete after restart\n",
+                  rounds, rounds == 1 ? "" : "s", nall, missing);
     assert_true(nall >= (size_t)rounds);
     assert_int_equal(missing, 0);
     free(all);
     sd_free(&d);
+}
+
+/* One crash in the middle of a stream of requests. */
+static void test_stitchd_kill9_keeps_acknowledged(void **state)
+{
+    (void)state;
+    kill_rounds(1, 200, false);
+}
+
+/* Many crashes in a row, at random moments (issue "Hardening");
+ * STITCH_KILL_ROUNDS sets the rounds (default 6). */
+static void test_stitchd_kill9_many_rounds(void **state)
+{
+    (void)state;
+    const char *env = getenv("STITCH_KILL_ROUNDS");
+    kill_rounds(env && atoi(env) > 0 ? atoi(env) : 6, 1, true);
 }
 
 /* ---- overload ------------------------------------------------------------------------------ */
