@@ -14,3 +14,10 @@ for mode in "" --json --gzip; do
     # shellcheck disable=SC2086
     "$B/bin/bench_pipeline" --seconds 10 $mode
 done
+# stitchd's store alone, then stitchd itself under the load generator
+"$B/bin/bench_store" --spans 1000000 --runs 3
+"$B/bin/bench_ingest" --seconds 10 --connections 4 --query-checks 100
+# the UI needs Chromium and tests/ui/node_modules (tests/ui/run.sh installs them)
+if [ -d tests/ui/node_modules ] && command -v chromium >/dev/null 2>&1; then
+    node bench/ui_bench.mjs "$B/bin" --loads 3
+fi
