@@ -48,6 +48,7 @@ typedef struct ch_req {
 typedef struct st_ch {
     const st_engine_t *engine; /* first: see internal.h */
     char *url, *db, *cluster;
+    bool no_ddl; /* the server has no distributed DDL: create the schema locally */
     int major, minor;
     size_t max_queue;
     uint64_t retention_ns;
@@ -153,10 +154,11 @@ static int http_post(st_ch_t *c, const char *query, const void *body, size_t len
     char *url = NULL;
     if (query) {
         char *q = curl_easy_escape(h, query, 0);
-        size_t ul = strlen(c->url) + strlen(q) + 16;
+        size_t ul = q ? strlen(c->url) + strlen(q) + 48 : 0;
         url = q ? malloc(ul) : NULL;
         if (url)
-            snprintf(url, ul, "%s/?query=%s", c->url, q);
+            snprintf(url, ul, "%s/?query=%s%s", c->url, q,
+                     c->cluster ? "&insert_distributed_sync=1" : ""); /* 200 = on its shard */
         curl_free(q);
     } else {
         size_t ul = strlen(c->url) + 4;
@@ -375,7 +377,7 @@ static int create_schema(st_ch_t *c, char *err, size_t errlen)
     stitch_buf_t sql = STITCH_BUF_INIT(0), out = STITCH_BUF_INIT(0);
     const char *db = c->db;
     char on[300] = "";
-    if (c->cluster)
+    if (c->cluster && !c->no_ddl)
         snprintf(on, sizeof on, " ON CLUSTER %s", c->cluster);
     const char *local = c->cluster ? "_local" : "";
     /* TTL (19.6+) drops old rows by itself; older servers drop whole
@@ -405,7 +407,7 @@ static int create_schema(st_ch_t *c, char *err, size_t errlen)
     size_t s2 = sql.len;
     rc = rc ? rc : putf(&sql, "CREATE TABLE IF NOT EXISTS %s.traces%s%s (day Date, trace_id FixedString(16), "
                               "start_ns UInt64%s, span String%s) ENGINE = MergeTree PARTITION BY day "
-                              "ORDER BY (trace_id, start_ns)%s",
+                              "ORDER BY (trace_id, start_ns)%s SETTINGS index_granularity = 1024",
                         db, local, on, delta, zstd, ttl);
     rc = rc ? rc : put_nul(&sql);
     size_t s3 = sql.len;
@@ -439,6 +441,17 @@ static int create_schema(st_ch_t *c, char *err, size_t errlen)
         size_t l = strlen(stmt);
         char e[512];
         rc = http_post(c, NULL, stmt, l, &out, 60000, e, sizeof e);
+        if (rc == STITCH_EINVAL && *on && (strstr(e, "DistributedDDL") || strstr(e, "ZooKeeper") || strstr(e, "DDL background thread"))) {
+            /* ON CLUSTER needs distributed DDL (ZooKeeper): without it, the
+             * schema goes to this server only, and every shard needs a
+             * stitchd pointed at it once (docs/storage.md) */
+            ch_log("warn", "no distributed DDL on this server: creating the schema here only",
+                   "cluster=%s hint=\"start a stitchd with --clickhouse-url of each shard once\"", c->cluster);
+            stitch_buf_free(&sql);
+            stitch_buf_free(&out);
+            c->no_ddl = true;
+            return create_schema(c, err, errlen);
+        }
         if (rc)
             snprintf(err, errlen, "creating the schema: %s", e);
         off += l + 1;

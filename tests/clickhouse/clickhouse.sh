@@ -3,7 +3,9 @@
 # temporary directory and a config written here, and stop it again.
 # Installs nothing: scripts/setup.sh puts clickhouse-server on the machine.
 #
-#   ch_start NAME [REMOTE_SERVERS_XML]  -> sets CH_<NAME>_HTTP, CH_<NAME>_TCP, CH_<NAME>_PID
+#   ch_start NAME [EXTRA_XML]  -> sets CH_<NAME>_HTTP, CH_<NAME>_TCP, CH_<NAME>_PID;
+#                                 CH_PORTS_<NAME>="HTTP TCP INTERSERVER" fixes the ports
+#                                 (a cluster's remote_servers must know them first)
 #   ch_stop NAME                        -> SIGTERM, then SIGKILL after 10 s
 #   ch_restart NAME [SIGNAL]            -> stop (or kill -SIGNAL) and start again, same ports
 #   ch_stop_all                         -> SIGKILL every server ch_start started, remove
@@ -33,7 +35,12 @@ ch_start() {
     dir=$CH_ROOT/$name
     mkdir -p "$dir/data" "$dir/tmp" "$dir/log" "$dir/format_schemas"
     for attempt in 1 2 3; do
-        http=$(ch_free_port); tcp=$(ch_free_port); inter=$(ch_free_port)
+        eval "fixed=\${CH_PORTS_${name}:-}"
+        if [ -n "$fixed" ]; then
+            read -r http tcp inter <<<"$fixed"
+        else
+            http=$(ch_free_port); tcp=$(ch_free_port); inter=$(ch_free_port)
+        fi
         cat > "$dir/config.xml" <<XML
 <?xml version="1.0"?>
 <yandex>
