@@ -95,8 +95,9 @@ int main(int argc, char **argv)
     int src = d.cfg.no_store ? 0 : stitch_store_open(&d.store, &so, err, sizeof err);
     if (src) {
         char qe[300];
-        st_log(ST_LOG_ERROR, "store", "cannot open the store", "data=%s error=%s",
-               st_log_q(q, sizeof q, d.cfg.data),
+        st_log(ST_LOG_ERROR, "store", "cannot open the store", "%s=%s error=%s",
+               so.engine ? "clickhouse_url" : "data",
+               st_log_q(q, sizeof q, so.engine ? d.cfg.clickhouse_url : d.cfg.data),
                st_log_q(qe, sizeof qe, err[0] ? err : stitch_strerror(src)));
         return 1;
     }

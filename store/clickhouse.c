@@ -1124,7 +1124,7 @@ static int ch_open(stitch_store_t **out, const stitch_store_opts_t *opts, char *
     char e[512];
     int rc = http_post(c, NULL, "SELECT version()", 16, &ans, 10000, e, sizeof e);
     if (rc) {
-        snprintf(err, errlen, "ClickHouse at %s: %s", c->url, e);
+        snprintf(err, errlen, "ClickHouse: %s", e); /* e names the URL */
     } else {
         char v[64] = "";
         size_t l = ans.len < sizeof v - 1 ? ans.len : sizeof v - 1;
