@@ -22,7 +22,7 @@
 #endif
 
 enum opt_type { T_PATH, T_ADDR, T_DURATION, T_SIZE, T_SYNC, T_COUNT, T_LOGLEVEL, T_URL, T_URLS,
-                T_STORAGE, T_COMPRESSION };
+                T_STORAGE, T_COMPRESSION, T_IDENT };
 
 typedef struct opt {
     const char *name;   /* flag and file key */
@@ -73,8 +73,14 @@ static const opt_t opts[] = {
      "write the bound addresses here once spans are accepted"},
     /* the pipeline: tail sampling (the config file's tail_sampling: section),
      * then local storage and/or forwarding (docs/stitchd.md, docs/deployment.md) */
-    {"storage", T_STORAGE, F(no_store), "local", 0, 0, "local|none",
-     "none: store nothing here (an agent or router that only forwards)"},
+    {"storage", T_STORAGE, F(storage), "embedded", 0, 0, "embedded|clickhouse|none",
+     "embedded: files in --data; clickhouse: --clickhouse-url; none: store nothing here"},
+    {"clickhouse-url", T_URL, F(clickhouse_url), "http://127.0.0.1:8123", 0, 0, "URL",
+     "--storage clickhouse: the server's HTTP interface"},
+    {"clickhouse-database", T_IDENT, F(clickhouse_database), "stitch", 0, 0, "NAME",
+     "--storage clickhouse: database of stitch's tables, created if missing"},
+    {"clickhouse-cluster", T_IDENT, F(clickhouse_cluster), "", 0, 0, "NAME",
+     "--storage clickhouse: remote_servers cluster; Distributed tables sharded by trace id"},
     {"forward", T_URL, F(forward), "", 0, 0, "URL",
      "send accepted (and tail-kept) spans to this OTLP/HTTP collector"},
     {"route-to", T_URLS, F(route_to), "", 0, 0, "URL,URL,...",
@@ -263,7 +269,8 @@ static const char *type_expect(enum opt_type t)
     case T_LOGLEVEL: return "debug, info, warn or error";
     case T_URL: return "an http:// or https:// URL, or \"\" for none";
     case T_URLS: return "a comma-separated list of http:// or https:// URLs";
-    case T_STORAGE: return "local or none";
+    case T_STORAGE: return "embedded, clickhouse or none (local = embedded)";
+    case T_IDENT: return "a name of letters, digits and _ (not starting with a digit), or \"\"";
     case T_COMPRESSION: return "gzip or none";
     }
     return "?";
@@ -286,6 +293,7 @@ static int set_value(stitchd_config_t *c, const opt_t *o, const char *v, const c
     case T_URL:
     case T_URLS: {
         size_t cap = o->type == T_URL ? sizeof c->forward : sizeof c->route_to;
+        _Static_assert(sizeof c->forward == sizeof c->clickhouse_url, "T_URL fields share a size");
         if (strlen(v) >= cap)
             goto bad;
         /* every comma-separated item: scheme://host... */
@@ -304,10 +312,30 @@ static int set_value(stitchd_config_t *c, const opt_t *o, const char *v, const c
         return 0;
     }
     case T_STORAGE:
+        if (!strcmp(v, "local") || !strcmp(v, "embedded"))
+            c->storage = STITCHD_STORAGE_EMBEDDED;
+        else if (!strcmp(v, "clickhouse"))
+            c->storage = STITCHD_STORAGE_CLICKHOUSE;
+        else if (!strcmp(v, "none"))
+            c->storage = STITCHD_STORAGE_NONE;
+        else
+            goto bad;
+        c->no_store = c->storage == STITCHD_STORAGE_NONE;
+        return 0;
+    case T_IDENT: {
+        size_t n = strlen(v);
+        if (n >= sizeof c->clickhouse_database || (n && isdigit((unsigned char)v[0])))
+            goto bad;
+        for (size_t i = 0; i < n; i++)
+            if (!isalnum((unsigned char)v[i]) && v[i] != '_')
+                goto bad;
+        memcpy(field, v, n + 1);
+        return 0;
+    }
     case T_COMPRESSION:
-        if (!strcmp(v, o->type == T_STORAGE ? "local" : "none"))
+        if (!strcmp(v, "none"))
             *(bool *)field = false;
-        else if (!strcmp(v, o->type == T_STORAGE ? "none" : "gzip"))
+        else if (!strcmp(v, "gzip"))
             *(bool *)field = true;
         else
             goto bad;

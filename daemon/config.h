@@ -19,6 +19,9 @@ typedef struct stitchd_addr {
     unsigned port;
 } stitchd_addr_t;
 
+/* --storage */
+typedef enum { STITCHD_STORAGE_EMBEDDED, STITCHD_STORAGE_CLICKHOUSE, STITCHD_STORAGE_NONE } stitchd_storage_t;
+
 typedef struct stitchd_config {
     char data[4096];
     stitchd_addr_t otlp_http, zipkin, http;
@@ -38,6 +41,10 @@ typedef struct stitchd_config {
     char config_file[4096];      /* "" = none */
     /* the pipeline between receivers and storage (docs/stitchd.md) */
     bool no_store;               /* --storage none: keep nothing locally */
+    int storage;                 /* stitchd_storage_t (--storage) */
+    char clickhouse_url[4096];   /* --clickhouse-url */
+    char clickhouse_database[256];
+    char clickhouse_cluster[256]; /* "" = one server */
     char forward[4096];          /* --forward URL: send what is kept there; "" = off */
     char route_to[8192];         /* --route-to URL,URL,...: by trace id; "" = off */
     bool forward_gzip;

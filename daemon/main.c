@@ -73,7 +73,8 @@ int main(int argc, char **argv)
     char q[4200];
     st_log(ST_LOG_INFO, "main", "starting", "version=%s data=%s sync=%s storage=%s pid=%ld",
            STITCH_VERSION, st_log_q(q, sizeof q, d.cfg.data), d.cfg.sync_full ? "full" : "normal",
-           d.cfg.no_store ? "none" : "local", (long)getpid());
+           d.cfg.no_store ? "none" : d.cfg.storage == STITCHD_STORAGE_CLICKHOUSE ? "clickhouse" : "embedded",
+           (long)getpid());
     stitchd_metrics_init();
 
     stitch_store_opts_t so = {
@@ -84,12 +85,19 @@ int main(int argc, char **argv)
         .min_free_bytes = d.cfg.min_free,
         .max_queue_spans = (size_t)d.cfg.queue_spans,
     };
+    if (d.cfg.storage == STITCHD_STORAGE_CLICKHOUSE) {
+        so.engine = "clickhouse";
+        so.clickhouse_url = d.cfg.clickhouse_url;
+        so.clickhouse_database = d.cfg.clickhouse_database;
+        so.clickhouse_cluster = d.cfg.clickhouse_cluster[0] ? d.cfg.clickhouse_cluster : NULL;
+    }
     char err[256] = "";
     int src = d.cfg.no_store ? 0 : stitch_store_open(&d.store, &so, err, sizeof err);
     if (src) {
         char qe[300];
-        st_log(ST_LOG_ERROR, "store", "cannot open the store", "data=%s error=%s",
-               st_log_q(q, sizeof q, d.cfg.data),
+        st_log(ST_LOG_ERROR, "store", "cannot open the store", "%s=%s error=%s",
+               so.engine ? "clickhouse_url" : "data",
+               st_log_q(q, sizeof q, so.engine ? d.cfg.clickhouse_url : d.cfg.data),
                st_log_q(qe, sizeof qe, err[0] ? err : stitch_strerror(src)));
         return 1;
     }

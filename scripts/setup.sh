@@ -27,6 +27,8 @@ curl
 clang
 libclang-rt-14-dev
 chromium
+clickhouse-server
+clickhouse-client
 "
 
 missing=""

@@ -281,7 +281,57 @@ typedef struct st_reader {
     struct st_reader *next;
 } st_reader_t;
 
+/* ---- engines (store.c dispatches the public functions through these) ------------ */
+
+/* One storage engine: the public functions of store.h minus the checks
+ * store.c makes once. Each engine's handle (struct stitch_store for the
+ * embedded one, struct st_ch in clickhouse.c) starts with a pointer to its
+ * table, which is how store.c finds it. */
+typedef struct st_engine {
+    const char *name;
+    int (*open)(stitch_store_t **out, const stitch_store_opts_t *opts, char *err, size_t errlen);
+    void (*close)(stitch_store_t *s);
+    int (*append)(stitch_store_t *s, const stitch_span_data_t *const *spans, size_t n);
+    int (*get_trace)(stitch_store_t *s, const uint8_t trace_id[16], stitch_store_result_t *r);
+    int (*search)(stitch_store_t *s, const stitch_store_query_t *q, stitch_store_result_t *r);
+    int (*services)(stitch_store_t *s, stitch_store_str_fn fn, void *arg);
+    int (*operations)(stitch_store_t *s, const char *service, int kind, stitch_store_op_fn fn, void *arg);
+    int (*remote_services)(stitch_store_t *s, const char *service, stitch_store_str_fn fn, void *arg);
+    int (*dependencies)(stitch_store_t *s, uint64_t start_ns, uint64_t end_ns, stitch_store_dep_fn fn,
+                        void *arg);
+    void (*get_stats)(stitch_store_t *s, stitch_store_stats_t *st);
+    int (*enforce_retention)(stitch_store_t *s, uint64_t now_ns);
+} st_engine_t;
+
+extern const st_engine_t st_emb_engine; /* sqlite.c + query.c: the embedded store */
+extern const st_engine_t st_ch_engine;  /* clickhouse.c */
+
+/* The engine of an open store. */
+static inline const st_engine_t *st_engine_of(const stitch_store_t *s)
+{
+    return *(const st_engine_t *const *)s;
+}
+
+int st_emb_open(stitch_store_t **out, const stitch_store_opts_t *opts, char *err, size_t errlen);
+void st_emb_close(stitch_store_t *s);
+int st_emb_append(stitch_store_t *s, const stitch_span_data_t *const *spans, size_t n);
+int st_emb_get_trace(stitch_store_t *s, const uint8_t trace_id[16], stitch_store_result_t *r);
+int st_emb_search(stitch_store_t *s, const stitch_store_query_t *q, stitch_store_result_t *r);
+int st_emb_services(stitch_store_t *s, stitch_store_str_fn fn, void *arg);
+int st_emb_operations(stitch_store_t *s, const char *service, int kind, stitch_store_op_fn fn, void *arg);
+int st_emb_remote_services(stitch_store_t *s, const char *service, stitch_store_str_fn fn, void *arg);
+int st_emb_dependencies(stitch_store_t *s, uint64_t start_ns, uint64_t end_ns, stitch_store_dep_fn fn,
+                        void *arg);
+void st_emb_get_stats(stitch_store_t *s, stitch_store_stats_t *st);
+int st_emb_enforce_retention(stitch_store_t *s, uint64_t now_ns);
+
+/* Order r's spans (query.c): traces in the order of `order` (order[0]
+ * first), spans by start, each (trace id, span id) once; fills r->traces.
+ * Shared by both engines so a result looks the same from either. */
+int st_build_result(stitch_store_result_t *r, const uint8_t (*order)[16], size_t n);
+
 struct stitch_store {
+    const st_engine_t *engine; /* first: store.c dispatches through it */
     stitch_store_opts_t opts;
     char *dir, *path;
     sqlite3 *wdb;         /* the committer's connection */

@@ -288,7 +288,7 @@ static pthread_mutex_t sort_mu = PTHREAD_MUTEX_INITIALIZER;
 
 /* Order r's spans: traces in the order of `order` (ids[0] first), spans
  * by start, each (trace id, span id) once. */
-static int build_result(stitch_store_result_t *r, const uint8_t (*order)[16], size_t n)
+int st_build_result(stitch_store_result_t *r, const uint8_t (*order)[16], size_t n)
 {
     if (!r->batch.nspans)
         return 0;
@@ -341,7 +341,7 @@ static int build_result(stitch_store_result_t *r, const uint8_t (*order)[16], si
     return 0;
 }
 
-int stitch_store_get_trace(stitch_store_t *s, const uint8_t trace_id[16], stitch_store_result_t *r)
+int st_emb_get_trace(stitch_store_t *s, const uint8_t trace_id[16], stitch_store_result_t *r)
 {
     if (!s || !trace_id || !r)
         return STITCH_EINVAL;
@@ -354,7 +354,7 @@ int stitch_store_get_trace(stitch_store_t *s, const uint8_t trace_id[16], stitch
     rc = fetch_traces(&v, &t, &r->batch);
     view_close(&v);
     if (!rc)
-        rc = build_result(r, (const uint8_t(*)[16])trace_id, 1);
+        rc = st_build_result(r, (const uint8_t(*)[16])trace_id, 1);
     return rc;
 }
 
@@ -577,7 +577,7 @@ static int cmp_block_recent(const void *a, const void *b)
     return x->id > y->id ? -1 : x->id < y->id;
 }
 
-int stitch_store_search(stitch_store_t *s, const stitch_store_query_t *q, stitch_store_result_t *r)
+int st_emb_search(stitch_store_t *s, const stitch_store_query_t *q, stitch_store_result_t *r)
 {
     if (!s || !q || !r || (q->ntags && !q->tags))
         return STITCH_EINVAL;
@@ -694,7 +694,7 @@ int stitch_store_search(stitch_store_t *s, const stitch_store_query_t *q, stitch
             rc = fetch_traces(&v, &t, &r->batch);
             view_close(&v);
             if (!rc)
-                rc = build_result(r, (const uint8_t(*)[16])k.id, k.n);
+                rc = st_build_result(r, (const uint8_t(*)[16])k.id, k.n);
             free(sorted);
             free(hs);
         }
@@ -783,7 +783,7 @@ static void names_free(namecopy_t *v, size_t n)
     free(v);
 }
 
-int stitch_store_services(stitch_store_t *s, stitch_store_str_fn fn, void *arg)
+int st_emb_services(stitch_store_t *s, stitch_store_str_fn fn, void *arg)
 {
     if (!s || !fn)
         return STITCH_EINVAL;
@@ -798,7 +798,7 @@ int stitch_store_services(stitch_store_t *s, stitch_store_str_fn fn, void *arg)
     return rc;
 }
 
-int stitch_store_operations(stitch_store_t *s, const char *service, int kind, stitch_store_op_fn fn, void *arg)
+int st_emb_operations(stitch_store_t *s, const char *service, int kind, stitch_store_op_fn fn, void *arg)
 {
     if (!s || !fn)
         return STITCH_EINVAL;
@@ -813,7 +813,7 @@ int stitch_store_operations(stitch_store_t *s, const char *service, int kind, st
     return rc;
 }
 
-int stitch_store_remote_services(stitch_store_t *s, const char *service, stitch_store_str_fn fn, void *arg)
+int st_emb_remote_services(stitch_store_t *s, const char *service, stitch_store_str_fn fn, void *arg)
 {
     if (!s || !fn)
         return STITCH_EINVAL;
@@ -898,7 +898,7 @@ static int cmp_dep(const void *a, const void *b)
     return c ? c : strcmp(x->child, y->child);
 }
 
-int stitch_store_dependencies(stitch_store_t *s, uint64_t start_ns, uint64_t end_ns, stitch_store_dep_fn fn,
+int st_emb_dependencies(stitch_store_t *s, uint64_t start_ns, uint64_t end_ns, stitch_store_dep_fn fn,
                               void *arg)
 {
     if (!s || !fn)

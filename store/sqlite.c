@@ -230,7 +230,7 @@ static int new_names(stitch_store_t *s, const stitch_span_data_t *const *spans, 
 
 /* ---- append ---------------------------------------------------------------------- */
 
-int stitch_store_append(stitch_store_t *s, const stitch_span_data_t *const *spans, size_t n)
+int st_emb_append(stitch_store_t *s, const stitch_span_data_t *const *spans, size_t n)
 {
     if (!s || (!spans && n))
         return STITCH_EINVAL;
@@ -735,7 +735,7 @@ static int retention(stitch_store_t *s, uint64_t now)
     return 0;
 }
 
-int stitch_store_enforce_retention(stitch_store_t *s, uint64_t now_ns)
+int st_emb_enforce_retention(stitch_store_t *s, uint64_t now_ns)
 {
     if (!s)
         return STITCH_EINVAL;
@@ -777,6 +777,8 @@ static void *compactor_main(void *arg)
 
 int stitch__store_compact_now(stitch_store_t *s)
 {
+    if (st_engine_of(s) != &st_emb_engine)
+        return 0; /* other engines have nothing to compact: appends are visible at once */
     pthread_mutex_lock(&s->c_mu);
     int rc = 0;
     bool did = true;
@@ -788,6 +790,8 @@ int stitch__store_compact_now(stitch_store_t *s)
 
 void stitch__store_pause(stitch_store_t *s, bool paused)
 {
+    if (st_engine_of(s) != &st_emb_engine)
+        return;
     pthread_mutex_lock(&s->q_mu);
     s->paused = paused;
     pthread_cond_signal(&s->q_cv);
@@ -796,6 +800,10 @@ void stitch__store_pause(stitch_store_t *s, bool paused)
 
 void stitch__store_counts(stitch_store_t *s, size_t *head_rows, uint64_t *head_spans, size_t *blocks)
 {
+    if (st_engine_of(s) != &st_emb_engine) {
+        *head_rows = 0, *head_spans = 0, *blocks = 0;
+        return;
+    }
     pthread_rwlock_rdlock(&s->state_lock);
     pthread_mutex_lock(&s->head_mu);
     *head_rows = s->nhead;
@@ -972,7 +980,7 @@ sqlerr:
     return map_sqlite(rc) ? map_sqlite(rc) : STITCH_EIO;
 }
 
-int stitch_store_open(stitch_store_t **out, const stitch_store_opts_t *opts, char *err, size_t errlen)
+int st_emb_open(stitch_store_t **out, const stitch_store_opts_t *opts, char *err, size_t errlen)
 {
     char dummy[8];
     if (!err || !errlen) {
@@ -992,6 +1000,7 @@ int stitch_store_open(stitch_store_t **out, const stitch_store_opts_t *opts, cha
     stitch_store_t *s = calloc(1, sizeof *s);
     if (!s)
         return STITCH_ENOMEM;
+    s->engine = &st_emb_engine;
     s->opts = *opts;
     if (!s->opts.min_free_bytes)
         s->opts.min_free_bytes = DEFAULT_MIN_FREE;
@@ -1088,11 +1097,11 @@ sqlfail:
     snprintf(err, errlen, "%s: %s", s->path, sqlite3_errmsg(s->wdb));
     rc = STITCH_EIO;
 fail:
-    stitch_store_close(s);
+    st_emb_close(s);
     return rc;
 }
 
-void stitch_store_close(stitch_store_t *s)
+void st_emb_close(stitch_store_t *s)
 {
     if (!s)
         return;
@@ -1143,7 +1152,7 @@ void stitch_store_close(stitch_store_t *s)
 
 /* ---- stats ---------------------------------------------------------------------------- */
 
-void stitch_store_get_stats(stitch_store_t *s, stitch_store_stats_t *st)
+void st_emb_get_stats(stitch_store_t *s, stitch_store_stats_t *st)
 {
     memset(st, 0, sizeof *st);
     if (!s)
@@ -1167,3 +1176,9 @@ void stitch_store_get_stats(stitch_store_t *s, stitch_store_stats_t *st)
     check_space(s, false, true);
     st->disk_bytes = atomic_load(&s->disk_bytes);
 }
+
+const st_engine_t st_emb_engine = {
+    "embedded",        st_emb_open,         st_emb_close,           st_emb_append,
+    st_emb_get_trace,  st_emb_search,       st_emb_services,        st_emb_operations,
+    st_emb_remote_services, st_emb_dependencies, st_emb_get_stats, st_emb_enforce_retention,
+};

@@ -1,6 +1,7 @@
 /* store/store.h — stitchd's storage interface: the one small surface that
  * the receivers (write side) and the query API (read side) use, so that a
- * second engine (ClickHouse, a later issue) can sit behind it unchanged.
+ * second engine (ClickHouse: store/clickhouse.c) sits behind it unchanged;
+ * store/store.c picks the engine at open (stitch_store_opts_t.engine).
  *
  * Everything here speaks span records (stitch_span_data_t, the record the
  * wire decoders produce). Trace ids are always 16 bytes; a 64-bit id (Zipkin,
@@ -8,8 +9,9 @@
  *
  * Invariants the engines keep:
  *  - stitch_store_append() returns 0 only once the spans are durable (they
- *    survive kill -9 of the process; with sync_full also power loss) and
- *    visible to every query that starts after it returns.
+ *    survive kill -9 of the process; with sync_full also power loss; with
+ *    ClickHouse: the server acknowledged the INSERT) and visible to every
+ *    query that starts after it returns.
  *  - a span is identified by (trace id, span id): appending it again (a client
  *    retry) never makes a trace show it twice.
  *  - a trace is found by id alone, whatever the time its spans arrived.
@@ -43,6 +45,13 @@ typedef struct stitch_store_opts {
                                  * system has less free; 0 = 64 MiB */
     size_t max_queue_spans;     /* spans waiting for the committer before
                                  * append() says STITCH_EBUSY; 0 = 262144 */
+    /* the engine: NULL, "embedded" (files in dir) or "clickhouse" (then dir,
+     * sync_full, max_disk_bytes and min_free_bytes are not used; the strings
+     * are copied at open) */
+    const char *engine;
+    const char *clickhouse_url;      /* http://HOST:PORT; NULL = http://127.0.0.1:8123 */
+    const char *clickhouse_database; /* created if missing; NULL = "stitch" */
+    const char *clickhouse_cluster;  /* remote_servers name: Distributed tables; NULL = one server */
 } stitch_store_opts_t;
 
 /* 0 and *out, or a STITCH_E* code with a message in err (NUL-terminated). */

@@ -28,6 +28,7 @@
 #include "daemon/query.h"
 #include "daemon/query_internal.h"
 #include "store/store.h"
+#include "tests/unit/store_engine.h"
 
 /* ---- args: NULL-terminated key, value, key, value, … ----------------------------- */
 
@@ -151,6 +152,7 @@ static int setup(void **state)
         return -1;
     char err[256];
     stitch_store_opts_t o = {.dir = f->dir};
+    store_engine_apply(&o, f->dir);
     if (stitch_store_open(&f->store, &o, err, sizeof err)) {
         fprintf(stderr, "store open: %s\n", err);
         return -1;
