@@ -755,23 +755,16 @@ static int w_bloom_list(stitch_buf_t *out, const uint64_t *h, size_t n, unsigned
     return 0;
 }
 
-typedef struct depacc {
-    struct {
-        char *p, *c;
-        uint64_t calls, errors;
-    } *v;
-    size_t n, cap;
-    bool oom;
-} depacc_t;
-
-static void dep_add(void *arg, const char *p, size_t pl, const char *c, size_t cl, bool err)
+void st_depsum_add(st_depsum_t *d, const char *p, size_t pl, const char *c, size_t cl,
+                   uint64_t calls, uint64_t errors)
 {
-    depacc_t *d = arg;
+    if (d->oom)
+        return;
     for (size_t i = 0; i < d->n; i++)
         if (strlen(d->v[i].p) == pl && !memcmp(d->v[i].p, p, pl) && strlen(d->v[i].c) == cl &&
             !memcmp(d->v[i].c, c, cl)) {
-            d->v[i].calls++;
-            d->v[i].errors += err;
+            d->v[i].calls += calls;
+            d->v[i].errors += errors;
             return;
         }
     if (d->n == d->cap) {
@@ -793,9 +786,25 @@ static void dep_add(void *arg, const char *p, size_t pl, const char *c, size_t c
     }
     d->v[d->n].p = ps;
     d->v[d->n].c = cs;
-    d->v[d->n].calls = 1;
-    d->v[d->n].errors = err;
+    d->v[d->n].calls = calls;
+    d->v[d->n].errors = errors;
     d->n++;
+}
+
+void st_depsum_cb(void *arg, const char *p, size_t pl, const char *c, size_t cl, bool err)
+{
+    st_depsum_add(arg, p, pl, c, cl, 1, err);
+}
+
+void st_depsum_free(st_depsum_t *d)
+{
+    for (size_t i = 0; i < d->n; i++) {
+        free(d->v[i].p);
+        free(d->v[i].c);
+    }
+    free(d->v);
+    d->v = NULL;
+    d->n = d->cap = 0;
 }
 
 int st_compress(const void *in, size_t n, int level, stitch_buf_t *out)
@@ -819,7 +828,7 @@ int st_block_build(const stitch_span_data_t *const *spans, size_t n, st_built_t 
     memset(out, 0, sizeof *out);
     builder_t B = {0};
     hset_t set = {0};
-    depacc_t deps = {0};
+    st_depsum_t deps = {0};
     stitch_buf_t enc = STITCH_BUF_INIT(0);
     st_page_enc_t *pe = st_page_enc_new();
     int rc = STITCH_ENOMEM;
@@ -909,7 +918,7 @@ int st_block_build(const stitch_span_data_t *const *spans, size_t n, st_built_t 
         }
     }
     size_t npages = ncuts - 1;
-    st_deps_of(sp, n, dep_add, &deps);
+    st_deps_of(sp, n, st_depsum_cb, &deps);
     if (deps.oom) {
         free(cuts);
         goto done;
@@ -981,11 +990,7 @@ int st_block_build(const stitch_span_data_t *const *spans, size_t n, st_built_t 
     out->bytes += S->len;
     rc = 0;
 done:
-    for (size_t i = 0; i < deps.n; i++) {
-        free(deps.v[i].p);
-        free(deps.v[i].c);
-    }
-    free(deps.v);
+    st_depsum_free(&deps);
     free(set.v);
     stitch_buf_free(&enc);
     st_page_enc_free(pe);

@@ -126,6 +126,22 @@ void st_built_free(st_built_t *b);
 typedef void (*st_dep_cb)(void *arg, const char *parent, size_t plen, const char *child,
                           size_t clen, bool error);
 void st_deps_of(const stitch_span_data_t *const *spans, size_t n, st_dep_cb cb, void *arg);
+/* Dependency edges summed by (parent, child): built when a block is cut
+ * and again when a query adds up blocks and the head. `oom` is set (and
+ * further adds ignored) when memory ran out. st_depsum_cb is an st_dep_cb
+ * that counts one call. */
+typedef struct st_depsum {
+    struct {
+        char *p, *c;
+        uint64_t calls, errors;
+    } *v;
+    size_t n, cap;
+    bool oom;
+} st_depsum_t;
+void st_depsum_add(st_depsum_t *d, const char *p, size_t pl, const char *c, size_t cl,
+                   uint64_t calls, uint64_t errors);
+void st_depsum_cb(void *arg, const char *p, size_t pl, const char *c, size_t cl, bool err);
+void st_depsum_free(st_depsum_t *d);
 
 /* ---- pages (page.c: the columnar codec, layout at the top of the file) ----------- */
 

@@ -836,54 +836,6 @@ int st_emb_remote_services(stitch_store_t *s, const char *service, stitch_store_
 
 /* ---- dependencies ------------------------------------------------------------------ */
 
-typedef struct depsum {
-    struct {
-        char *p, *c;
-        uint64_t calls, errors;
-    } *v;
-    size_t n, cap;
-    bool oom;
-} depsum_t;
-
-static void depsum_add(depsum_t *d, const char *p, size_t pl, const char *c, size_t cl, uint64_t calls,
-                       uint64_t errors)
-{
-    for (size_t i = 0; i < d->n; i++)
-        if (strlen(d->v[i].p) == pl && !memcmp(d->v[i].p, p, pl) && strlen(d->v[i].c) == cl &&
-            !memcmp(d->v[i].c, c, cl)) {
-            d->v[i].calls += calls;
-            d->v[i].errors += errors;
-            return;
-        }
-    if (d->n == d->cap) {
-        size_t nc = d->cap ? d->cap * 2 : 16;
-        void *nv = realloc(d->v, nc * sizeof *d->v);
-        if (!nv) {
-            d->oom = true;
-            return;
-        }
-        d->v = nv;
-        d->cap = nc;
-    }
-    char *ps = strndup(p, pl), *cs = strndup(c, cl);
-    if (!ps || !cs) {
-        free(ps);
-        free(cs);
-        d->oom = true;
-        return;
-    }
-    d->v[d->n].p = ps;
-    d->v[d->n].c = cs;
-    d->v[d->n].calls = calls;
-    d->v[d->n].errors = errors;
-    d->n++;
-}
-
-static void dep_cb(void *arg, const char *p, size_t pl, const char *c, size_t cl, bool err)
-{
-    depsum_add(arg, p, pl, c, cl, 1, err);
-}
-
 static int cmp_span_tid(const void *a, const void *b)
 {
     const stitch_span_data_t *x = *(const stitch_span_data_t *const *)a;
@@ -909,13 +861,13 @@ int st_emb_dependencies(stitch_store_t *s, uint64_t start_ns, uint64_t end_ns, s
     int rc = view_open(s, &v);
     if (rc)
         return rc;
-    depsum_t d = {0};
+    st_depsum_t d = {0};
     for (size_t i = 0; i < v.nblocks; i++) {
         const st_block_t *b = v.blocks[i];
         if (b->max_start < start_ns || b->min_start > end_ns)
             continue;
         for (uint32_t j = 0; j < b->ndeps; j++)
-            depsum_add(&d, b->deps[j].parent, strlen(b->deps[j].parent), b->deps[j].child,
+            st_depsum_add(&d, b->deps[j].parent, strlen(b->deps[j].parent), b->deps[j].child,
                        strlen(b->deps[j].child), b->deps[j].calls, b->deps[j].errors);
     }
     /* the head: every row in range together, so parent and child spans
@@ -940,7 +892,7 @@ int st_emb_dependencies(stitch_store_t *s, uint64_t start_ns, uint64_t end_ns, s
                 }
             }
             qsort(ptrs, m, sizeof *ptrs, cmp_span_tid);
-            st_deps_of(ptrs, m, dep_cb, &d);
+            st_deps_of(ptrs, m, st_depsum_cb, &d);
             free(ptrs);
         }
     }
@@ -963,10 +915,6 @@ int st_emb_dependencies(stitch_store_t *s, uint64_t start_ns, uint64_t end_ns, s
                 break;
     }
     free(out);
-    for (size_t i = 0; i < d.n; i++) {
-        free(d.v[i].p);
-        free(d.v[i].c);
-    }
-    free(d.v);
+    st_depsum_free(&d);
     return rc;
 }
