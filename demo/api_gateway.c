@@ -33,17 +33,9 @@ static void route(void *arg, const demo_req_t *req, demo_resp_t *resp)
         resp->body = demo_json_error("gateway closed (FAIL=api-gateway)");
         return;
     }
-    char url[512], err[256] = "", *body = NULL;
+    char url[512];
     snprintf(url, sizeof url, "%s/cart/items", cart_url);
-    unsigned st = demo_call("POST", url, req->body, &body, err, sizeof err);
-    if (st == 0) {
-        resp->status = 502;
-        resp->body = demo_json_error(err);
-        free(body);
-    } else {
-        resp->status = st >= 500 ? 502 : st;
-        resp->body = body;
-    }
+    demo_forward(url, req->body, resp);
 }
 
 int main(int argc, char **argv)

@@ -324,3 +324,17 @@ unsigned demo_call(const char *method, const char *url, const char *body, char *
     *out = s.buf;
     return (unsigned)status;
 }
+
+void demo_forward(const char *url, const char *body, demo_resp_t *resp)
+{
+    char err[256] = "", *out = NULL;
+    unsigned st = demo_call("POST", url, body, &out, err, sizeof err);
+    if (st == 0) {
+        resp->status = 502;
+        resp->body = demo_json_error(err);
+        free(out);
+    } else {
+        resp->status = st >= 500 ? 502 : st;
+        resp->body = out;
+    }
+}

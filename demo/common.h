@@ -72,6 +72,10 @@ void demo_shutdown(void);
  * HTTP status, or 0 when the request failed (message in errbuf). */
 unsigned demo_call(const char *method, const char *url, const char *body, char **out,
                    char *errbuf, size_t errlen);
+/* Pass a request on: POST `body` to `url` with demo_call and answer with
+ * what came back — the callee's status and body, 502 when it failed (5xx)
+ * or could not be reached (then the body names the error). */
+void demo_forward(const char *url, const char *body, demo_resp_t *resp);
 
 /* The demo's tracer (scope DEMO_SCOPE). */
 stitch_tracer_t *demo_tracer(void);

@@ -80,17 +80,9 @@ static void add_to_cart(const demo_req_t *req, demo_resp_t *resp)
         resp->body = demo_json_error("shop closed (FAIL=frontend)");
         return;
     }
-    char url[512], err[256] = "", *body = NULL;
+    char url[512];
     snprintf(url, sizeof url, "%s/cart/add", gateway_url);
-    unsigned st = demo_call("POST", url, req->body, &body, err, sizeof err);
-    if (st == 0) {
-        resp->status = 502;
-        resp->body = demo_json_error(err);
-        free(body);
-    } else {
-        resp->status = st >= 500 ? 502 : st;
-        resp->body = body;
-    }
+    demo_forward(url, req->body, resp);
 }
 
 static void route(void *arg, const demo_req_t *req, demo_resp_t *resp)
