@@ -144,11 +144,12 @@ static bool accepts_gzip(struct MHD_Connection *c)
     return false;
 }
 
-/* Answers of the query API and the UI are text that compresses ~8x (a
- * 50,000-span trace is ~50 MB of JSON); a browser moves such a body into a
- * page at a few tens of MB/s, which made the transfer most of the time to
- * open a large trace. zlib level 1 costs ~5 ms per MB here and pays for
- * itself many times over. r->body is replaced when the result is smaller. */
+/* Answers of the query API and the UI are repetitive text: a 10,000-span
+ * Jaeger trace of 9.3 MB went to 426 KB at zlib level 1, and curl's
+ * request time grew from ~0.11 s to ~0.14 s (so ~3 ms per MB here). A
+ * browser moves a large body into a page at a few tens of MB/s, which made
+ * the transfer most of the time to open a large trace. r->body is replaced
+ * when the result is smaller. */
 #define GZIP_MIN 1024
 static void gzip_resp(stitchd_resp_t *r)
 {
