@@ -7,11 +7,14 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <yaml.h>
 
 #include "daemon/log.h"
@@ -22,7 +25,7 @@
 #endif
 
 enum opt_type { T_PATH, T_ADDR, T_DURATION, T_SIZE, T_SYNC, T_COUNT, T_LOGLEVEL, T_URL, T_URLS,
-                T_STORAGE, T_COMPRESSION, T_IDENT };
+                T_STORAGE, T_COMPRESSION, T_IDENT, T_TLSVER, T_ORIGINS };
 
 typedef struct opt {
     const char *name;   /* flag and file key */
@@ -71,6 +74,21 @@ static const opt_t opts[] = {
      "debug, info, warn or error"},
     {"ready-file", T_PATH, F(ready_file), "", 0, 0, "PATH",
      "write the bound addresses here once spans are accepted"},
+    /* access control (docs/OPERATIONS.md): the files are read once every
+     * source is parsed, so the file, the environment and the flags can each
+     * name them */
+    {"ingest-token-file", T_PATH, F(ingest_token_file), "", 0, 0, "FILE",
+     "bearer tokens (one a line) span uploads (OTLP, Zipkin POST) must carry"},
+    {"query-token-file", T_PATH, F(query_token_file), "", 0, 0, "FILE",
+     "bearer tokens the query APIs (/api/...) and /metrics need"},
+    {"tls-cert", T_PATH, F(tls_cert), "", 0, 0, "FILE",
+     "PEM certificate (chain): every listener speaks HTTPS; needs --tls-key"},
+    {"tls-key", T_PATH, F(tls_key), "", 0, 0, "FILE",
+     "PEM private key of --tls-cert (not encrypted)"},
+    {"tls-min-version", T_TLSVER, F(tls_min_version), "1.2", 0, 0, "1.2|1.3",
+     "oldest TLS version accepted"},
+    {"cors-origins", T_ORIGINS, F(cors_origins), "", 0, 0, "LIST",
+     "browser origins allowed to call the receivers and the API: URL,... or *"},
     /* the pipeline: tail sampling (the config file's tail_sampling: section),
      * then local storage and/or forwarding (docs/stitchd.md, docs/deployment.md) */
     {"storage", T_STORAGE, F(storage), "embedded", 0, 0, "embedded|clickhouse|none",
@@ -272,8 +290,51 @@ static const char *type_expect(enum opt_type t)
     case T_STORAGE: return "embedded, clickhouse or none (local = embedded)";
     case T_IDENT: return "a name of letters, digits and _ (not starting with a digit), or \"\"";
     case T_COMPRESSION: return "gzip or none";
+    case T_TLSVER: return "1.2 or 1.3";
+    case T_ORIGINS:
+        return "a comma-separated list of origins (scheme://host[:port], one * allowed: "
+               "https://*.example.com), * for any, or \"\" for none";
     }
     return "?";
+}
+
+/* Each comma-separated item of a --cors-origins list: "*", or an origin as
+ * browsers send it (scheme://host[:port]: no path, not even "/") with at
+ * most one "*" standing for a run of characters (a subdomain wildcard), as
+ * the OpenTelemetry Collector's cors.allowed_origins takes them. 0 or -1. */
+static int check_origins(const char *v)
+{
+    for (const char *p = v; *p;) {
+        while (*p == ' ')
+            p++;
+        size_t n = strcspn(p, ",");
+        size_t e = n;
+        while (e && p[e - 1] == ' ')
+            e--;
+        if (!e)
+            return -1;
+        if (!(e == 1 && *p == '*')) {
+            size_t i = 0, stars = 0;
+            if (!isalpha((unsigned char)p[0]))
+                return -1;
+            while (i < e && (isalnum((unsigned char)p[i]) || p[i] == '+' || p[i] == '-' || p[i] == '.'))
+                i++;
+            if (e - i < 4 || strncmp(p + i, "://", 3))
+                return -1;
+            for (i += 3; i < e; i++) {
+                unsigned char ch = (unsigned char)p[i];
+                if (ch <= ' ' || ch >= 0x7f || ch == '/' || ch == '?' || ch == '#' || ch == '"')
+                    return -1;
+                stars += ch == '*';
+            }
+            if (stars > 1)
+                return -1;
+        }
+        p += n;
+        if (*p)
+            p++;
+    }
+    return 0;
 }
 
 /* 0, or -1 after printing why (`where` prefixes the message). */
@@ -339,6 +400,19 @@ static int set_value(stitchd_config_t *c, const opt_t *o, const char *v, const c
             *(bool *)field = true;
         else
             goto bad;
+        return 0;
+    case T_TLSVER:
+        if (!strcmp(v, "1.2"))
+            *(int *)(void *)field = 12;
+        else if (!strcmp(v, "1.3"))
+            *(int *)(void *)field = 13;
+        else
+            goto bad;
+        return 0;
+    case T_ORIGINS:
+        if (strlen(v) >= sizeof c->cors_origins || check_origins(v))
+            goto bad;
+        strcpy(field, v);
         return 0;
     case T_DURATION:
         if (stitchd_parse_duration(v, (uint64_t *)(void *)field))
@@ -428,7 +502,7 @@ static int yaml_set(stitchd_config_t *c, const char *path, yaml_document_t *doc,
     }
     if (vn->type == YAML_SCALAR_NODE) {
         snprintf(val, sizeof val, "%s", (const char *)vn->data.scalar.value);
-    } else if (vn->type == YAML_SEQUENCE_NODE && o->type == T_URLS) {
+    } else if (vn->type == YAML_SEQUENCE_NODE && (o->type == T_URLS || o->type == T_ORIGINS)) {
         size_t off = 0;
         val[0] = 0;
         for (yaml_node_item_t *it = vn->data.sequence.items.start; it < vn->data.sequence.items.top;
@@ -564,10 +638,204 @@ out:
     return rc;
 }
 
+/* ---- token files and TLS files ----------------------------------------------------- */
+
+static void wipe(void *p, size_t n)
+{
+    volatile unsigned char *v = p;
+    while (n--)
+        *v++ = 0;
+}
+
+static void tokens_free(stitchd_tokens_t *t)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        wipe(t->v[i].s, t->v[i].len);
+        free(t->v[i].s);
+    }
+    free(t->v);
+    t->v = NULL;
+    t->n = 0;
+}
+
+/* A secret readable by every local user is worth a word at start. */
+static void warn_world_readable(const char *flag, const char *path, int fd)
+{
+    struct stat st;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & S_IROTH))
+        fail(NULL, "warning: --%s %s is readable by every user (mode %03o); chmod 600 or 640 it",
+             flag, path, (unsigned)(st.st_mode & 0777));
+}
+
+/* One token a line; blank lines and lines starting with '#' are skipped,
+ * spaces around a token are not part of it. Several tokens let a client
+ * move to a new one while the old still works (rotation). A token is
+ * printable ASCII without spaces: what an HTTP header can carry as is. */
+static int load_tokens(const char *flag, const char *path, stitchd_tokens_t *t)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fail(NULL, "--%s %s: cannot read the token file: %s", flag, path, strerror(errno));
+        return -1;
+    }
+    warn_world_readable(flag, path, fileno(f));
+    char line[4098];
+    size_t ln = 0, shortest = SIZE_MAX;
+    int rc = -1;
+    while (fgets(line, sizeof line, f)) {
+        ln++;
+        size_t n = strlen(line);
+        if (n == sizeof line - 1 && line[n - 1] != '\n') {
+            fail(NULL, "--%s %s:%zu: line longer than 4096 characters", flag, path, ln);
+            goto out;
+        }
+        char *p = line;
+        while (*p && isspace((unsigned char)*p))
+            p++;
+        n = strlen(p);
+        while (n && isspace((unsigned char)p[n - 1]))
+            n--;
+        p[n] = 0;
+        if (!n || *p == '#')
+            continue;
+        for (size_t i = 0; i < n; i++)
+            if ((unsigned char)p[i] < 0x21 || (unsigned char)p[i] > 0x7e) {
+                fail(NULL, "--%s %s:%zu: a token is printable ASCII without spaces (the character at "
+                           "column %zu is not)", flag, path, ln, (size_t)(p - line) + i + 1);
+                goto out;
+            }
+        stitchd_token_t *nv = realloc(t->v, (t->n + 1) * sizeof *nv);
+        char *s = nv ? malloc(n + 1) : NULL;
+        if (nv)
+            t->v = nv;
+        if (!s) {
+            fail(NULL, "--%s %s: out of memory", flag, path);
+            goto out;
+        }
+        memcpy(s, p, n + 1);
+        t->v[t->n].s = s;
+        t->v[t->n].len = n;
+        t->n++;
+        if (n < shortest)
+            shortest = n;
+    }
+    if (ferror(f)) {
+        fail(NULL, "--%s %s: cannot read the token file: %s", flag, path, strerror(errno));
+        goto out;
+    }
+    if (!t->n) {
+        fail(NULL, "--%s %s: no token in the file (one token a line; blank lines and # comments "
+                   "are skipped)", flag, path);
+        goto out;
+    }
+    if (shortest < 16)
+        fail(NULL, "warning: --%s %s: a token of %zu characters is easy to guess; use 32 random "
+                   "characters or more (openssl rand -hex 32)", flag, path, shortest);
+    rc = 0;
+out:
+    wipe(line, sizeof line);
+    fclose(f);
+    return rc;
+}
+
+/* The whole PEM file, NUL-terminated (libmicrohttpd takes PEM text in
+ * memory). NULL after printing why. */
+static char *load_pem(const char *flag, const char *path, bool key)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        fail(NULL, "--%s %s: %s", flag, path, strerror(errno));
+        return NULL;
+    }
+    if (key)
+        warn_world_readable(flag, path, fd);
+    size_t cap = 1 << 20, len = 0;
+    char *buf = malloc(cap + 1);
+    if (!buf) {
+        close(fd);
+        fail(NULL, "--%s %s: out of memory", flag, path);
+        return NULL;
+    }
+    for (;;) {
+        ssize_t r = read(fd, buf + len, cap - len);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            fail(NULL, "--%s %s: %s", flag, path, strerror(errno));
+            goto bad;
+        }
+        if (r == 0)
+            break;
+        len += (size_t)r;
+        if (len == cap) {
+            fail(NULL, "--%s %s: larger than 1 MiB; not a PEM file", flag, path);
+            goto bad;
+        }
+    }
+    close(fd);
+    fd = -1;
+    buf[len] = 0;
+    if (memchr(buf, 0, len)) {
+        fail(NULL, "--%s %s: not a PEM file (binary data; convert DER with openssl x509 -inform der "
+                   "or openssl pkey -inform der)", flag, path);
+        goto bad;
+    }
+    if (!key && !strstr(buf, "-----BEGIN CERTIFICATE-----")) {
+        fail(NULL, "--%s %s: no \"-----BEGIN CERTIFICATE-----\" in it: expected a PEM certificate "
+                   "(the server's first, then its intermediates)", flag, path);
+        goto bad;
+    }
+    if (key && strstr(buf, "ENCRYPTED")) {
+        fail(NULL, "--%s %s: the key is encrypted, which stitchd does not support; decrypt it "
+                   "(openssl pkey -in KEY -out KEY.plain) and protect the file instead", flag, path);
+        goto bad;
+    }
+    if (key && !strstr(buf, "PRIVATE KEY-----")) {
+        fail(NULL, "--%s %s: no \"-----BEGIN ... PRIVATE KEY-----\" in it: expected a PEM private "
+                   "key", flag, path);
+        goto bad;
+    }
+    return buf;
+bad:
+    if (fd >= 0)
+        close(fd);
+    wipe(buf, len);
+    free(buf);
+    return NULL;
+}
+
+/* After every source is parsed: read the files the access-control keys name. */
+static int load_access_files(stitchd_config_t *c)
+{
+    if (c->ingest_token_file[0] && load_tokens("ingest-token-file", c->ingest_token_file, &c->ingest_tokens))
+        return -1;
+    if (c->query_token_file[0] && load_tokens("query-token-file", c->query_token_file, &c->query_tokens))
+        return -1;
+    if (!c->tls_cert[0] != !c->tls_key[0]) {
+        fail(NULL, "%s without %s: TLS needs both the certificate and its key",
+             c->tls_cert[0] ? "--tls-cert" : "--tls-key", c->tls_cert[0] ? "--tls-key" : "--tls-cert");
+        return -1;
+    }
+    if (c->tls_cert[0]) {
+        if (!(c->tls_cert_pem = load_pem("tls-cert", c->tls_cert, false)))
+            return -1;
+        if (!(c->tls_key_pem = load_pem("tls-key", c->tls_key, true)))
+            return -1;
+    }
+    return 0;
+}
+
 void stitchd_config_free(stitchd_config_t *c)
 {
     sampling_cfg_free(c->tail);
     c->tail = NULL;
+    tokens_free(&c->ingest_tokens);
+    tokens_free(&c->query_tokens);
+    if (c->tls_key_pem)
+        wipe(c->tls_key_pem, strlen(c->tls_key_pem));
+    free(c->tls_key_pem);
+    free(c->tls_cert_pem);
+    c->tls_key_pem = c->tls_cert_pem = NULL;
 }
 
 /* ---- environment and command line --------------------------------------------------- */
@@ -703,5 +971,9 @@ int stitchd_config_load(stitchd_config_t *c, int argc, char **argv)
     }
     if (c->otlp_http.off && c->zipkin.off)
         fail(NULL, "warning: both receivers are off; stitchd will only answer queries");
+    if (load_access_files(c)) {
+        stitchd_config_free(c);
+        return STITCHD_CONFIG_EXIT_USAGE;
+    }
     return STITCHD_CONFIG_RUN;
 }

@@ -19,6 +19,18 @@ typedef struct stitchd_addr {
     unsigned port;
 } stitchd_addr_t;
 
+/* Bearer tokens read from a token file (--ingest-token-file,
+ * --query-token-file): n == 0 means "no token needed". Owned by the
+ * config (stitchd_config_free wipes and frees them). */
+typedef struct stitchd_token {
+    char *s;
+    size_t len;
+} stitchd_token_t;
+typedef struct stitchd_tokens {
+    stitchd_token_t *v;
+    size_t n;
+} stitchd_tokens_t;
+
 /* --storage */
 typedef enum { STITCHD_STORAGE_EMBEDDED, STITCHD_STORAGE_CLICKHOUSE, STITCHD_STORAGE_NONE } stitchd_storage_t;
 
@@ -54,6 +66,15 @@ typedef struct stitchd_config {
     uint64_t forward_batch_delay_ns;
     uint64_t forward_timeout_ns;
     uint64_t sampling_max_memory;/* bytes of held traces; 0 = num_traces only */
+    /* access control (docs/OPERATIONS.md) */
+    char ingest_token_file[4096];  /* "" = ingest needs no token */
+    char query_token_file[4096];   /* "" = queries need no token */
+    char tls_cert[4096], tls_key[4096]; /* "" = plain HTTP */
+    int tls_min_version;           /* 12 or 13 (--tls-min-version 1.2|1.3) */
+    char cors_origins[4096];       /* "" = no CORS headers at all */
+    /* read from the files above once every source is parsed */
+    stitchd_tokens_t ingest_tokens, query_tokens;
+    char *tls_cert_pem, *tls_key_pem; /* NUL-terminated PEM text, NULL without TLS */
     /* the `tail_sampling:` section of the --config file (Collector schema);
      * NULL = no tail sampling. Owned by the config (stitchd_config_free). */
     struct sampling_cfg *tail;
@@ -68,7 +89,8 @@ enum { STITCHD_CONFIG_RUN = 0, STITCHD_CONFIG_EXIT_OK = 1, STITCHD_CONFIG_EXIT_U
 int stitchd_config_load(stitchd_config_t *c, int argc, char **argv);
 
 /* Free what stitchd_config_load allocated (the tail-sampling section, unless
- * it was taken: set c->tail = NULL after taking it). */
+ * it was taken: set c->tail = NULL after taking it; the tokens and the TLS
+ * key, wiped first). */
 void stitchd_config_free(stitchd_config_t *c);
 
 /* "127.0.0.1:4318", "[::1]:4318" — into buf. */
