@@ -45,6 +45,49 @@ static int write_ready_file(const stitchd_t *d)
     return 0;
 }
 
+/* 127.0.0.0/8 or ::1 (bound[] holds numeric addresses) */
+static int loopback(const char *host)
+{
+    return !strncmp(host, "127.", 4) || !strcmp(host, "::1") || !strncmp(host, "::ffff:127.", 11);
+}
+
+/* One warning when a listener is reachable beyond this machine without
+ * what protects it: spans and queries travel in clear text without TLS,
+ * and anyone who reaches the port may send or read spans without tokens. */
+static void warn_exposed(const stitchd_t *d)
+{
+    char exposed[1024] = "", missing[128] = "";
+    size_t o = 0;
+    bool need_ingest = false, need_query = false;
+    for (int k = 0; k < STITCHD_L_N; k++) {
+        const stitchd_addr_t *a = &d->bound[k];
+        if (a->off || loopback(a->host))
+            continue;
+        bool ingest = k != STITCHD_L_HTTP && !d->cfg.ingest_tokens.n;
+        bool query = k != STITCHD_L_OTLP_HTTP && !d->cfg.query_tokens.n;
+        if (!ingest && !query && d->cfg.tls_cert_pem)
+            continue;
+        need_ingest |= ingest;
+        need_query |= query;
+        char as[300];
+        int w = snprintf(exposed + o, sizeof exposed - o, "%s%s=%s", o ? "," : "", names[k],
+                         stitchd_addr_str(a, as, sizeof as));
+        if (w > 0 && (size_t)w < sizeof exposed - o)
+            o += (size_t)w;
+    }
+    if (!o)
+        return;
+    snprintf(missing, sizeof missing, "%s%s%s%s%s", need_ingest ? "ingest-token-file" : "",
+             need_ingest && need_query ? "," : "", need_query ? "query-token-file" : "",
+             (need_ingest || need_query) && !d->cfg.tls_cert_pem ? "," : "",
+             d->cfg.tls_cert_pem ? "" : "tls-cert");
+    char qe[1100];
+    st_log(ST_LOG_WARN, "main",
+           "listening beyond loopback without access control: whoever reaches these ports can "
+           "send or read spans, or see them in transit (docs/OPERATIONS.md)",
+           "listeners=%s missing=%s", st_log_q(qe, sizeof qe, exposed), missing);
+}
+
 static double mono(void)
 {
     struct timespec t;
@@ -61,6 +104,12 @@ int main(int argc, char **argv)
     if (rc != STITCHD_CONFIG_RUN)
         return 2;
     st_log_set_level((st_log_level_t)d.cfg.log_level);
+    char err[512] = "";
+    if (stitchd_server_check_tls(&d.cfg, err, sizeof err)) {
+        fprintf(stderr, "stitchd: %s\n", err); /* a configuration error, like a bad flag */
+        stitchd_config_free(&d.cfg);
+        return 2;
+    }
 
     sigset_t set;
     sigemptyset(&set);
@@ -91,7 +140,6 @@ int main(int argc, char **argv)
         so.clickhouse_database = d.cfg.clickhouse_database;
         so.clickhouse_cluster = d.cfg.clickhouse_cluster[0] ? d.cfg.clickhouse_cluster : NULL;
     }
-    char err[256] = "";
     int src = d.cfg.no_store ? 0 : stitch_store_open(&d.store, &so, err, sizeof err);
     if (src) {
         char qe[300];
@@ -125,6 +173,7 @@ int main(int argc, char **argv)
         stitchd_ingest_free(&d);
         return 1;
     }
+    warn_exposed(&d);
     atomic_store(&d.ready, true);
     if (d.cfg.ready_file[0] && write_ready_file(&d)) {
         char qe[300];

@@ -19,6 +19,7 @@ enum {
     STITCHD_GRPC_INTERNAL = 13,
     STITCHD_GRPC_UNAVAILABLE = 14,
     STITCHD_GRPC_UNIMPLEMENTED = 12,
+    STITCHD_GRPC_UNAUTHENTICATED = 16,
 };
 
 /* ExportTraceServiceResponse; rejected == 0 writes the empty message

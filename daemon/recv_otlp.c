@@ -29,6 +29,7 @@ static int grpc_code_for(int status)
     case 400: case 413: case 415: return STITCHD_GRPC_INVALID_ARGUMENT;
     case 429: return STITCHD_GRPC_RESOURCE_EXHAUSTED;
     case 404: case 405: return STITCHD_GRPC_UNIMPLEMENTED;
+    case 401: return STITCHD_GRPC_UNAUTHENTICATED;
     case 503: return STITCHD_GRPC_UNAVAILABLE;
     default: return STITCHD_GRPC_INTERNAL;
     }

@@ -12,12 +12,19 @@
  * of body bytes held in memory across all connections (d->buffered_max;
  * past it new bodies get 503 + Retry-After).
  *
+ * Access control (docs/OPERATIONS.md) sits in front of every handler: a
+ * CORS preflight is answered first (browsers send it without credentials),
+ * then a request that needs a bearer token and lacks a valid one gets 401
+ * before anything about it is looked at (its body is drained, never read).
+ * TLS, when configured, is libmicrohttpd's (GnuTLS) on every listener.
+ *
  * Invariant: every request that reaches the access handler gets exactly one
  * response, and every byte counted in d->buffered is given back in
  * on_completed(), whatever path the request took. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <microhttpd.h>
+#include <pthread.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdbool.h>
@@ -33,6 +40,8 @@
 
 #include "daemon/log.h"
 #include "daemon/stitchd.h"
+#include "daemon/textbuf.h"
+#include "daemon/ui.h"
 
 /* the least body a refused chunked upload may still send before it is cut off */
 #define DRAIN_MIN (16ull << 20)
@@ -67,6 +76,13 @@ typedef struct req {
     size_t len, cap;
     uint64_t reserved;       /* bytes of d->buffered held by this request */
     struct timespec t0;
+    /* CORS: the Access-Control-Allow-Origin to send ("" = none), whether
+     * the answer varies by Origin, and a preflight's allowed methods and
+     * (echoed) request headers */
+    char cors_allow[256];
+    bool cors_vary, preflight;
+    const char *cors_methods;
+    char cors_headers[512];
 } req_t;
 
 /* ---- responses ------------------------------------------------------------------ */
@@ -219,6 +235,22 @@ static enum MHD_Result send_resp(struct MHD_Connection *c, req_t *q, stitchd_res
         (void)MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
     for (size_t i = 0; i + 1 < sizeof r->headers / sizeof r->headers[0] && r->headers[i]; i += 2)
         (void)MHD_add_response_header(resp, r->headers[i], r->headers[i + 1]);
+    if (q->cors_vary)
+        (void)MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY,
+                                      q->preflight ? "Origin, Access-Control-Request-Method, "
+                                                     "Access-Control-Request-Headers"
+                                                   : "Origin");
+    if (q->cors_allow[0]) {
+        (void)MHD_add_response_header(resp, "Access-Control-Allow-Origin", q->cors_allow);
+        if (q->preflight) {
+            (void)MHD_add_response_header(resp, "Access-Control-Allow-Methods", q->cors_methods);
+            if (q->cors_headers[0])
+                (void)MHD_add_response_header(resp, "Access-Control-Allow-Headers", q->cors_headers);
+        } else {
+            (void)MHD_add_response_header(resp, "Access-Control-Expose-Headers",
+                                          "Retry-After, WWW-Authenticate");
+        }
+    }
     if (atomic_load(&d->stopping))
         (void)MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result ok = MHD_queue_response(c, (unsigned)r->status, resp);
@@ -350,7 +382,7 @@ done:
     return 0;
 }
 
-/* ---- routing ------------------------------------------------------------------------ */
+/* ---- request headers ---------------------------------------------------------------- */
 
 static const char *header(struct MHD_Connection *c, const char *name)
 {
@@ -412,6 +444,265 @@ static int check_body_headers(struct MHD_Connection *c, req_t *q, stitchd_resp_t
     return 0;
 }
 
+/* ---- access control: CORS --------------------------------------------------------- */
+
+/* Request headers a cross-origin request may carry: what the receivers and
+ * the query API read, and the CORS-safelisted ones. */
+static const char *const cors_ok_headers[] = {
+    "Accept", "Accept-Language", "Content-Language", "Content-Type", "Content-Encoding",
+    "Authorization", "X-Requested-With",
+};
+
+/* Does `origin` match the pattern pat[0..n)? Case-insensitive; one '*' in
+ * the pattern stands for any run of characters (a subdomain wildcard). */
+static bool origin_match(const char *pat, size_t n, const char *origin)
+{
+    const char *star = memchr(pat, '*', n);
+    size_t ol = strlen(origin);
+    if (!star)
+        return ol == n && !strncasecmp(pat, origin, n);
+    size_t pre = (size_t)(star - pat), suf = n - pre - 1;
+    return ol >= pre + suf && !strncasecmp(origin, pat, pre) &&
+           !strncasecmp(origin + ol - suf, star + 1, suf);
+}
+
+/* Whether --cors-origins lets `origin` in; *any when by "*". */
+static bool origin_allowed(const char *list, const char *origin, bool *any)
+{
+    *any = false;
+    for (const char *p = list; *p;) {
+        while (*p == ' ')
+            p++;
+        size_t n = strcspn(p, ","), e = n;
+        while (e && p[e - 1] == ' ')
+            e--;
+        if (e == 1 && *p == '*') {
+            *any = true;
+            return true;
+        }
+        if (origin_match(p, e, origin))
+            return true;
+        p += n;
+        if (*p)
+            p++;
+    }
+    return false;
+}
+
+/* Is every name of an Access-Control-Request-Headers list one of
+ * cors_ok_headers? */
+static bool headers_allowed(const char *list)
+{
+    for (const char *p = list; *p;) {
+        p += strspn(p, " \t,");
+        size_t n = strcspn(p, " \t,");
+        if (!n)
+            break;
+        bool ok = false;
+        for (size_t i = 0; i < sizeof cors_ok_headers / sizeof cors_ok_headers[0]; i++)
+            if (strlen(cors_ok_headers[i]) == n && !strncasecmp(cors_ok_headers[i], p, n))
+                ok = true;
+        if (!ok)
+            return false;
+        p += n;
+    }
+    return true;
+}
+
+/* The methods each listener answers, for a preflight. */
+static const char *listener_methods(stitchd_listener_kind_t k)
+{
+    return k == STITCHD_L_OTLP_HTTP ? "POST" : k == STITCHD_L_ZIPKIN ? "GET, HEAD, POST" : "GET, HEAD";
+}
+
+/* CORS, as the OpenTelemetry Collector's cors.allowed_origins does it (the
+ * rs/cors library): only with --cors-origins, only on the receivers and the
+ * query API (/api/... on the HTTP port). An allowed Origin is echoed ("*"
+ * when the list is "*"), with Vary: Origin; any other Origin gets no
+ * Access-Control-* header. A preflight (OPTIONS with
+ * Access-Control-Request-Method) gets 204 — with the allow headers only
+ * when the origin, the method and every requested header are allowed.
+ * Returns 1 when r holds a preflight's answer. */
+static int cors(struct MHD_Connection *c, req_t *q, const char *method, stitchd_resp_t *r)
+{
+    const char *list = q->l->d->cfg.cors_origins;
+    if (!list[0] || (q->l->kind == STITCHD_L_HTTP && strncmp(q->path, "/api/", 5)))
+        return 0;
+    q->cors_vary = true;
+    const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
+    const char *want = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Access-Control-Request-Method");
+    q->preflight = !strcmp(method, "OPTIONS") && want;
+    bool any = false;
+    bool ok = origin && *origin && strlen(origin) < sizeof q->cors_allow &&
+              origin_allowed(list, origin, &any);
+    if (q->preflight) {
+        const char *rh = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Access-Control-Request-Headers");
+        const char *methods = listener_methods(q->l->kind);
+        size_t wl = strlen(want);
+        bool mok = false;
+        for (const char *m = methods; *m; m += strcspn(m, ","), m += *m ? 2 : 0)
+            if (strcspn(m, ",") == wl && !strncmp(m, want, wl))
+                mok = true;
+        if (ok && mok && (!rh || (strlen(rh) < sizeof q->cors_headers && headers_allowed(rh)))) {
+            snprintf(q->cors_allow, sizeof q->cors_allow, "%s", any ? "*" : origin);
+            q->cors_methods = methods;
+            snprintf(q->cors_headers, sizeof q->cors_headers, "%s", rh ? rh : "");
+        }
+        r->status = 204;
+        return 1;
+    }
+    if (ok)
+        snprintf(q->cors_allow, sizeof q->cors_allow, "%s", any ? "*" : origin);
+    return 0;
+}
+
+/* ---- access control: bearer tokens ------------------------------------------------- */
+
+enum need { NEED_NONE, NEED_INGEST, NEED_QUERY };
+
+/* Which token a request needs: span uploads the ingest token; the query
+ * APIs, /metrics and whatever else the ports answer the query token. Open:
+ * /healthz (liveness probes) and the web UI's own files and pages, which
+ * hold no span data (the UI's /api calls carry the token). */
+static enum need needs(const req_t *q, bool get, bool post)
+{
+    switch (q->l->kind) {
+    case STITCHD_L_OTLP_HTTP:
+        return NEED_INGEST;
+    case STITCHD_L_ZIPKIN:
+        return post && !strcmp(q->path, "/api/v2/spans") ? NEED_INGEST : NEED_QUERY;
+    case STITCHD_L_HTTP:
+    default:
+        if (!strcmp(q->path, "/healthz"))
+            return NEED_NONE;
+        if (get && strncmp(q->path, "/api/", 5) && strcmp(q->path, "/api") && ui_find(q->path))
+            return NEED_NONE;
+        return NEED_QUERY;
+    }
+}
+
+/* Compare a presented token with every configured one, in time that
+ * depends only on the presented token's length and the number of tokens:
+ * no early exit, so the time says nothing about how much of a token was
+ * right. (A length mismatch is folded in the same way.) */
+static bool token_ok(const stitchd_tokens_t *t, const char *p, size_t n)
+{
+    unsigned ok = 0;
+    for (size_t k = 0; k < t->n; k++) {
+        const unsigned char *s = (const unsigned char *)t->v[k].s;
+        size_t sl = t->v[k].len;
+        unsigned diff = (unsigned)((n ^ sl) != 0);
+        for (size_t i = 0; i < n; i++)
+            diff |= (unsigned)((unsigned char)p[i] ^ s[i % sl]);
+        ok |= (unsigned)(diff == 0);
+    }
+    return ok != 0;
+}
+
+/* Unauthorized requests per listener, for /metrics */
+static _Atomic uint64_t unauthorized[STITCHD_L_N];
+/* the log's rate limit: one line per UNAUTH_LOG_EVERY seconds, with the count of
+ * the ones not logged in between */
+#define UNAUTH_LOG_EVERY 10
+static pthread_mutex_t unauth_mu = PTHREAD_MUTEX_INITIALIZER;
+static time_t unauth_logged;
+static uint64_t unauth_quiet;
+
+static void peer_str(struct MHD_Connection *c, char *out, size_t n)
+{
+    snprintf(out, n, "?");
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (!ci || !ci->client_addr)
+        return;
+    const struct sockaddr *sa = ci->client_addr;
+    socklen_t sl = sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+    char host[INET6_ADDRSTRLEN + 1], port[8];
+    if (!getnameinfo(sa, sl, host, sizeof host, port, sizeof port, NI_NUMERICHOST | NI_NUMERICSERV))
+        snprintf(out, n, sa->sa_family == AF_INET6 ? "[%s]:%s" : "%s:%s", host, port);
+}
+
+static void log_unauthorized(struct MHD_Connection *c, req_t *q, const char *why)
+{
+    atomic_fetch_add_explicit(&unauthorized[q->l->kind], 1, memory_order_relaxed);
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    pthread_mutex_lock(&unauth_mu);
+    bool log = !unauth_logged || now.tv_sec - unauth_logged >= UNAUTH_LOG_EVERY;
+    uint64_t quiet = unauth_quiet;
+    if (log) {
+        unauth_logged = now.tv_sec ? now.tv_sec : 1;
+        unauth_quiet = 0;
+    } else {
+        unauth_quiet++;
+    }
+    pthread_mutex_unlock(&unauth_mu);
+    if (!log)
+        return;
+    char peer[80], qp[300];
+    peer_str(c, peer, sizeof peer);
+    st_log(ST_LOG_WARN, "http", "unauthorized request refused",
+           "listener=%s peer=%s method=%s path=%s reason=\"%s\" not_logged_since_last=%llu",
+           listener_names[q->l->kind], peer, q->method, st_log_q(qp, sizeof qp, q->path), why,
+           (unsigned long long)quiet);
+}
+
+/* 0 when the request may go on, else 1 with r holding the 401. */
+static int authorize(struct MHD_Connection *c, req_t *q, bool get, bool post, stitchd_resp_t *r)
+{
+    const stitchd_config_t *cfg = &q->l->d->cfg;
+    enum need n = needs(q, get, post);
+    const stitchd_tokens_t *t = n == NEED_INGEST ? &cfg->ingest_tokens
+                                : n == NEED_QUERY ? &cfg->query_tokens
+                                                  : NULL;
+    if (!t || !t->n)
+        return 0;
+    const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    const char *why;
+    if (h && !strncasecmp(h, "Bearer ", 7)) {
+        const char *p = h + 7;
+        while (*p == ' ')
+            p++;
+        size_t len = strlen(p);
+        while (len && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+            len--;
+        if (len && token_ok(t, p, len))
+            return 0;
+        why = "invalid bearer token";
+    } else {
+        why = h ? "not a bearer token" : "no bearer token";
+    }
+    log_unauthorized(c, q, why);
+    char msg[200];
+    snprintf(msg, sizeof msg, "unauthorized: %s; send Authorization: Bearer <token> (the %s token)",
+             why, n == NEED_INGEST ? "ingest" : "query");
+    error_for(q, r, 401, msg);
+    /* RFC 6750 section 3: no error code when no credentials came */
+    r->headers[0] = "WWW-Authenticate";
+    r->headers[1] = strcmp(why, "invalid bearer token")
+                        ? "Bearer realm=\"stitchd\""
+                        : "Bearer realm=\"stitchd\", error=\"invalid_token\"";
+    return 1;
+}
+
+static char *unauthorized_source(void *arg)
+{
+    (void)arg;
+    st_text_t o = {0};
+    st_text_metric_head(&o, "stitchd_http_unauthorized_total", "counter",
+                        "Requests refused with 401: no or a wrong bearer token.");
+    for (int k = 0; k < STITCHD_L_N; k++)
+        st_text_printf(&o, "stitchd_http_unauthorized_total{listener=\"%s\"} %llu\n",
+                       listener_names[k],
+                       (unsigned long long)atomic_load_explicit(&unauthorized[k], memory_order_relaxed));
+    if (o.oom) {
+        free(o.p);
+        return NULL;
+    }
+    return o.p;
+}
+
+/* ---- routing ------------------------------------------------------------------------ */
+
 /* The first call of a request: decide its route. Returns 1 when r holds
  * the answer already, 0 when a body is expected. */
 static int start(struct MHD_Connection *c, req_t *q, const char *method, stitchd_resp_t *r)
@@ -426,6 +717,16 @@ static int start(struct MHD_Connection *c, req_t *q, const char *method, stitchd
         stitchd_resp_json_error(r, 414, "URI too long");
         return 1;
     }
+    if (q->l->kind == STITCHD_L_OTLP_HTTP && !strcmp(path, "/v1/traces")) {
+        /* errors from here on are in the request's encoding */
+        q->route = ROUTE_OTLP;
+        q->ep = STITCHD_EP_OTLP_TRACES;
+        media_type(header(c, MHD_HTTP_HEADER_CONTENT_TYPE), mt, sizeof mt);
+        q->json = !strcmp(mt, "application/json");
+    }
+    if (cors(c, q, method, r) || authorize(c, q, get, post, r))
+        return 1;
+    q->route = ROUTE_NONE;
     switch (q->l->kind) {
     case STITCHD_L_OTLP_HTTP:
         if (strcmp(path, "/v1/traces")) {
@@ -715,12 +1016,88 @@ static int bind_listener(stitchd_addr_t *a, const char *name)
     return fd;
 }
 
+/* GnuTLS priority strings for --tls-min-version: the library's NORMAL set
+ * (its own judgement of ciphers, which follows the system's policy) with
+ * only the allowed protocol versions. */
+static const char *tls_priorities(int min_version)
+{
+    return min_version >= 13 ? "NORMAL:-VERS-ALL:+VERS-TLS1.3"
+                             : "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2";
+}
+
+/* The TLS options of a daemon: items[0..3), MHD_OPTION_END-terminated. */
+static void tls_options(const stitchd_config_t *cfg, struct MHD_OptionItem items[4])
+{
+    items[0] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, cfg->tls_cert_pem};
+    items[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, cfg->tls_key_pem};
+    items[2] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0,
+                                       (void *)(uintptr_t)tls_priorities(cfg->tls_min_version)};
+    items[3] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+}
+
+static void capture_log(void *cls, const char *fmt, va_list ap)
+{
+    char *buf = cls;
+    size_t o = strlen(buf);
+    if (o + 2 >= 512)
+        return;
+    if (o)
+        buf[o++] = ' ';
+    vsnprintf(buf + o, 512 - o, fmt, ap);
+    size_t n = strlen(buf);
+    while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+        buf[--n] = 0;
+}
+
+static enum MHD_Result refuse_all(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version, const char *data,
+                                  size_t *size, void **con_cls)
+{
+    (void)cls, (void)c, (void)url, (void)method, (void)version, (void)data, (void)size, (void)con_cls;
+    return MHD_NO;
+}
+
+int stitchd_server_check_tls(const stitchd_config_t *cfg, char *err, size_t errlen)
+{
+    if (!cfg->tls_cert_pem)
+        return 0;
+    if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+        snprintf(err, errlen, "--tls-cert: this libmicrohttpd was built without TLS (GnuTLS) "
+                              "support; install one with it (Debian's libmicrohttpd12 has it) or "
+                              "terminate TLS in a reverse proxy");
+        return -1;
+    }
+    /* a daemon without a socket or thread: its start loads the certificate
+     * and key exactly as the listeners' will, so what it refuses they would */
+    char why[512] = "";
+    struct MHD_OptionItem tls[4];
+    tls_options(cfg, tls);
+    struct MHD_Daemon *probe = MHD_start_daemon(
+        MHD_USE_TLS | MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ERROR_LOG, 0, NULL, NULL, refuse_all, NULL,
+        MHD_OPTION_EXTERNAL_LOGGER, capture_log, why, MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
+    if (!probe) {
+        snprintf(err, errlen, "--tls-cert %s / --tls-key %s: GnuTLS refused them (%s): is the key "
+                              "the certificate's, and both PEM?",
+                 cfg->tls_cert, cfg->tls_key, why[0] ? why : "no detail");
+        return -1;
+    }
+    MHD_stop_daemon(probe);
+    return 0;
+}
+
 int stitchd_server_start(stitchd_t *d)
 {
     const stitchd_addr_t *addrs[STITCHD_L_N] = {&d->cfg.otlp_http, &d->cfg.zipkin, &d->cfg.http};
     uint64_t to = d->cfg.idle_timeout_ns / 1000000000ull;
     if (d->cfg.idle_timeout_ns && !to)
         to = 1;
+    bool tls = d->cfg.tls_cert_pem != NULL;
+    struct MHD_OptionItem tls_opts[4];
+    if (tls)
+        tls_options(&d->cfg, tls_opts);
+    else
+        tls_opts[0] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+    stitchd_metrics_add_source(unauthorized_source, NULL);
     for (int k = 0; k < STITCHD_L_N; k++) {
         listeners[k].d = d;
         listeners[k].kind = (stitchd_listener_kind_t)k;
@@ -736,13 +1113,15 @@ int stitchd_server_start(stitchd_t *d)
                          MHD_USE_ITC | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
         if (strchr(d->bound[k].host, ':'))
             flags |= MHD_USE_IPv6;
+        if (tls)
+            flags |= MHD_USE_TLS;
         d->mhd[k] = MHD_start_daemon(
             flags, 0, NULL, NULL, on_request, &listeners[k], MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
             NULL, MHD_OPTION_LISTEN_SOCKET, fd,
             MHD_OPTION_CONNECTION_LIMIT, (unsigned)d->cfg.max_connections,
             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)to, MHD_OPTION_NOTIFY_COMPLETED,
             on_completed, &listeners[k], MHD_OPTION_URI_LOG_CALLBACK, on_uri, &listeners[k],
-            MHD_OPTION_END);
+            MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
         char addr[300];
         if (!d->mhd[k]) {
             st_log(ST_LOG_ERROR, "http", "cannot start the HTTP server", "listener=%s addr=%s",
@@ -751,8 +1130,8 @@ int stitchd_server_start(stitchd_t *d)
             listeners[k].fd = -1;
             return -1;
         }
-        st_log(ST_LOG_INFO, "http", "listening", "listener=%s addr=%s", listener_names[k],
-               stitchd_addr_str(&d->bound[k], addr, sizeof addr));
+        st_log(ST_LOG_INFO, "http", "listening", "listener=%s addr=%s tls=%s", listener_names[k],
+               stitchd_addr_str(&d->bound[k], addr, sizeof addr), tls ? "on" : "off");
     }
     return 0;
 }

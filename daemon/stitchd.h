@@ -90,6 +90,10 @@ void stitchd_resp_jaeger_error(stitchd_resp_t *r, int status, const char *msg);
 void stitchd_resp_text(stitchd_resp_t *r, int status, const char *content_type, const char *s);
 
 /* ---- listeners (server.c) ---- */
+/* With --tls-cert/--tls-key: whether libmicrohttpd has TLS and takes the
+ * certificate and key (parsed, and the key the certificate's). 0 (also
+ * without TLS), or -1 with the reason in err. */
+int stitchd_server_check_tls(const stitchd_config_t *cfg, char *err, size_t errlen);
 /* Bind and start every listener that is not off. 0, or -1 after logging. */
 int stitchd_server_start(stitchd_t *d);
 /* Stop accepting new connections (quiesce); in-flight requests go on. */
