@@ -790,6 +790,19 @@ static char *load_pem(const char *flag, const char *path, bool key)
                    "(openssl pkey -in KEY -out KEY.plain) and protect the file instead", flag, path);
         goto bad;
     }
+    /* a cut-off file (a copy that stopped short) is common; say so rather
+     * than pass GnuTLS a PEM block it reports as a base64 error */
+    for (const char *b = strstr(buf, "-----BEGIN "); b; b = strstr(b + 11, "-----BEGIN ")) {
+        const char *label = b + 11, *le = strstr(label, "-----");
+        char end[100] = "";
+        if (le && le - label <= 60)
+            snprintf(end, sizeof end, "-----END %.*s-----", (int)(le - label), label);
+        if (!end[0] || !strstr(le, end)) {
+            fail(NULL, "--%s %s: truncated PEM: \"%.*s\" has no matching END line", flag, path,
+                 le ? (int)(le + 5 - b) : 16, b);
+            goto bad;
+        }
+    }
     if (key && !strstr(buf, "PRIVATE KEY-----")) {
         fail(NULL, "--%s %s: no \"-----BEGIN ... PRIVATE KEY-----\" in it: expected a PEM private "
                    "key", flag, path);
