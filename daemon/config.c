@@ -894,7 +894,9 @@ static void print_help(void)
     printf("  %-28s %s\n", "--version", "print the version and exit");
     printf("\nSignals: SIGINT or SIGTERM stop accepting, finish requests in flight, close the\n"
            "store and exit 0. Exit status 2: a bad flag, value or config file; 1: a start-up\n"
-           "failure (store, port in use). Logs are logfmt lines on stderr.\n");
+           "failure (store, port in use). Logs are logfmt lines on stderr.\n"
+           "\nAccess control (bearer tokens, TLS, CORS) and running stitchd on a network:\n"
+           "docs/OPERATIONS.md.\n");
 }
 
 int stitchd_config_load(stitchd_config_t *c, int argc, char **argv)

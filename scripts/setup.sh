@@ -21,6 +21,7 @@ libnats-dev
 postgresql
 libpq-dev
 jq
+openssl
 libzstd-dev
 libyaml-dev
 curl
