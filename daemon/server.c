@@ -1035,15 +1035,18 @@ static void tls_options(const stitchd_config_t *cfg, struct MHD_OptionItem items
     items[3] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
 }
 
+/* libmicrohttpd's messages while it loads the certificate (GnuTLS's reason
+ * among them), joined into one line of WHY_MAX bytes */
+#define WHY_MAX 512
 static void capture_log(void *cls, const char *fmt, va_list ap)
 {
     char *buf = cls;
     size_t o = strlen(buf);
-    if (o + 2 >= 512)
+    if (o + 2 >= WHY_MAX)
         return;
     if (o)
         buf[o++] = ' ';
-    vsnprintf(buf + o, 512 - o, fmt, ap);
+    vsnprintf(buf + o, WHY_MAX - o, fmt, ap);
     size_t n = strlen(buf);
     while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
         buf[--n] = 0;
@@ -1069,7 +1072,7 @@ int stitchd_server_check_tls(const stitchd_config_t *cfg, char *err, size_t errl
     }
     /* a daemon without a socket or thread: its start loads the certificate
      * and key exactly as the listeners' will, so what it refuses they would */
-    char why[512] = "";
+    char why[WHY_MAX] = "";
     struct MHD_OptionItem tls[4];
     tls_options(cfg, tls);
     struct MHD_Daemon *probe = MHD_start_daemon(

@@ -295,7 +295,11 @@ expect "  (no Access-Control-* header)" $?
 kill -0 "$APID" 2>/dev/null
 expect "stitchd A is alive" $?
 
-# ---- B: the defaults — no CORS, and a warning for a listener beyond loopback -------------
+# ---- B: the defaults — loopback, no CORS, and a warning for a listener beyond loopback -------
+for l in otlp-http:127.0.0.1:4318 zipkin:127.0.0.1:9411 http:127.0.0.1:16686; do
+    "$BIN/stitchd" --help | grep -A1 -- "--${l%%:*} " | grep -q "default: ${l#*:}$"
+    expect "--${l%%:*} listens on ${l#*:} unless told otherwise" $?
+done
 grep -q 'without access control' "$T/A.log" && fail "A warned about exposure on loopback" ||
     ok "no exposure warning when every listener is on loopback"
 start B --otlp-http 127.0.0.1:0 --zipkin off --http 0.0.0.0:0
