@@ -87,6 +87,7 @@ static struct {
     size_t nscript, pos;
     sink_mode_t mode;
     sink_answer_t mode_answer;
+    char auth[256]; /* non-empty: the Authorization value required, else 401 */
     size_t arrived; /* requests whose headers came in (sink.n counts complete ones) */
 } sink = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
@@ -162,8 +163,15 @@ static enum MHD_Result sink_handler(void *cls, struct MHD_Connection *c, const c
     static const char denied[] = "client certificate required";
     if (r->client_cert == 0)
         a = (sink_answer_t){403, NULL, denied, sizeof denied - 1, "text/plain", 0};
+    static const char unauth[] = "{\"errors\":[{\"code\":401,\"msg\":\"unauthorized\"}]}";
     pthread_mutex_lock(&sink.mu);
-    if (r->client_cert == 0)
+    bool authorized = !sink.auth[0];
+    for (size_t i = 0; !authorized && i < r->nh; i++)
+        authorized = strcasecmp(r->hname[i], "Authorization") == 0 &&
+                     strcmp(r->hval[i], sink.auth) == 0;
+    if (!authorized)
+        a = (sink_answer_t){401, NULL, unauth, sizeof unauth - 1, "application/json", 0};
+    if (r->client_cert == 0 || !authorized)
         ;
     else if (sink.pos < sink.nscript)
         a = sink.script[sink.pos++];
@@ -200,6 +208,8 @@ static enum MHD_Result sink_handler(void *cls, struct MHD_Connection *c, const c
     MHD_add_response_header(resp, "Content-Type", a.ctype ? a.ctype : "application/x-protobuf");
     if (a.retry_after)
         MHD_add_response_header(resp, "Retry-After", a.retry_after);
+    if (a.status == 401)
+        MHD_add_response_header(resp, "WWW-Authenticate", "Bearer");
     enum MHD_Result ret = MHD_queue_response(c, a.status, resp);
     MHD_destroy_response(resp);
     return ret;
@@ -230,6 +240,7 @@ SINK_UNUSED static int sink_start_on(unsigned port, const sink_tls_t *tls)
     sink.mode = SINK_ANSWER;
     sink.mode_answer = (sink_answer_t){200, NULL, "", 0, "application/x-protobuf", 0};
     sink.stopping = false;
+    sink.auth[0] = '\0';
     sink.tls = tls != NULL;
     sink.client_ok = tls && tls->trust ? tls->client_ok : NULL;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION;
@@ -275,6 +286,15 @@ SINK_UNUSED static void sink_stop(void)
     for (size_t i = 0; i < sink.n; i++)
         free(sink.reqs[i].body);
     sink.n = sink.nscript = sink.pos = sink.arrived = 0;
+}
+
+/* Answer 401 to requests whose Authorization header is not exactly
+ * `value` (NULL: no check). */
+SINK_UNUSED static void sink_require_auth(const char *value)
+{
+    pthread_mutex_lock(&sink.mu);
+    snprintf(sink.auth, sizeof sink.auth, "%s", value ? value : "");
+    pthread_mutex_unlock(&sink.mu);
 }
 
 /* What to do after the script: SINK_ANSWER with `a` (NULL: 200, empty),
@@ -355,6 +375,71 @@ SINK_UNUSED static unsigned dead_port(void)
     close(fd);
     return ntohs(sa.sin_port);
 }
+
+/* ---- TLS material ---- */
+
+#ifdef STITCH_SOURCE_DIR
+/* Throwaway certificates from tests/integration/tls_certs.sh in a fresh
+ * temporary directory: paths, and the PEM texts the server needs. */
+typedef struct sink_certs {
+    char dir[64];
+    char ca[128], other_ca[128], client_cert[128], client_key[128];
+    char *server_cert, *server_key, *ca_text; /* malloc'd PEM texts */
+} sink_certs_t;
+
+static char *sink_slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *buf = calloc(1, 65536);
+    size_t n = buf ? fread(buf, 1, 65535, f) : 0;
+    fclose(f);
+    if (buf && n == 0) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+/* 0, or -1 (with a line on stderr) when openssl or the files fail. */
+SINK_UNUSED static int sink_certs_make(sink_certs_t *c)
+{
+    memset(c, 0, sizeof *c);
+    snprintf(c->dir, sizeof c->dir, "/tmp/stitch-tls.XXXXXX");
+    if (!mkdtemp(c->dir))
+        return -1;
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "sh '%s/tests/integration/tls_certs.sh' '%s'", STITCH_SOURCE_DIR,
+             c->dir);
+    if (system(cmd) != 0) {
+        fprintf(stderr, "cannot make the test certificates (is openssl installed?)\n");
+        return -1;
+    }
+    snprintf(c->ca, sizeof c->ca, "%s/ca.pem", c->dir);
+    snprintf(c->other_ca, sizeof c->other_ca, "%s/other-ca.pem", c->dir);
+    snprintf(c->client_cert, sizeof c->client_cert, "%s/client.pem", c->dir);
+    snprintf(c->client_key, sizeof c->client_key, "%s/client.key", c->dir);
+    char p[128];
+    snprintf(p, sizeof p, "%s/server.pem", c->dir);
+    c->server_cert = sink_slurp(p);
+    snprintf(p, sizeof p, "%s/server.key", c->dir);
+    c->server_key = sink_slurp(p);
+    c->ca_text = sink_slurp(c->ca);
+    return c->server_cert && c->server_key && c->ca_text ? 0 : -1;
+}
+
+/* Free the texts and remove the directory. */
+SINK_UNUSED static int sink_certs_free(sink_certs_t *c)
+{
+    free(c->server_cert);
+    free(c->server_key);
+    free(c->ca_text);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", c->dir);
+    return c->dir[0] && system(cmd) == 0 ? 0 : -1;
+}
+#endif
 
 /* ---- decoding what arrived ---- */
 

@@ -19,10 +19,6 @@
 #include "stitch/stitch.h"
 #include "tests/integration/export_sink.h"
 
-#ifndef STITCH_SOURCE_DIR
-#define STITCH_SOURCE_DIR "."
-#endif
-
 /* ---- log capture ---- */
 
 static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -49,66 +45,29 @@ static bool log_has(const char *needle)
 
 /* ---- TLS material, made once for the run ---- */
 
-static char dir[64];
-static char ca_pem[128], other_ca_pem[128], client_pem[128], client_key[128], not_pem[128];
-static char *server_cert, *server_key, *ca_text;
-
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    char *buf = calloc(1, 65536);
-    size_t n = buf ? fread(buf, 1, 65535, f) : 0;
-    fclose(f);
-    if (buf && n == 0) {
-        free(buf);
-        return NULL;
-    }
-    return buf;
-}
+static sink_certs_t certs;
+static const char *ca_pem = certs.ca, *other_ca_pem = certs.other_ca;
+static const char *client_pem = certs.client_cert, *client_key = certs.client_key;
+static const char *dir = certs.dir;
+static char not_pem[128];
 
 static int group_setup(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof dir, "/tmp/stitch-tls.XXXXXX");
-    if (!mkdtemp(dir))
+    if (sink_certs_make(&certs))
         return -1;
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "sh '%s/tests/integration/tls_certs.sh' '%s'", STITCH_SOURCE_DIR,
-             dir);
-    if (system(cmd) != 0) {
-        fprintf(stderr, "cannot make the test certificates (is openssl installed?)\n");
-        return -1;
-    }
-    snprintf(ca_pem, sizeof ca_pem, "%s/ca.pem", dir);
-    snprintf(other_ca_pem, sizeof other_ca_pem, "%s/other-ca.pem", dir);
-    snprintf(client_pem, sizeof client_pem, "%s/client.pem", dir);
-    snprintf(client_key, sizeof client_key, "%s/client.key", dir);
-    snprintf(not_pem, sizeof not_pem, "%s/not-pem.txt", dir);
+    snprintf(not_pem, sizeof not_pem, "%s/not-pem.txt", certs.dir);
     FILE *f = fopen(not_pem, "w");
     if (!f)
         return -1;
     fputs("this is not a certificate\n", f);
-    fclose(f);
-    char p[128];
-    snprintf(p, sizeof p, "%s/server.pem", dir);
-    server_cert = slurp(p);
-    snprintf(p, sizeof p, "%s/server.key", dir);
-    server_key = slurp(p);
-    ca_text = slurp(ca_pem);
-    return server_cert && server_key && ca_text ? 0 : -1;
+    return fclose(f) == 0 ? 0 : -1;
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
-    free(server_cert);
-    free(server_key);
-    free(ca_text);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return sink_certs_free(&certs);
 }
 
 /* The client certificate, as GnuTLS verified it against the trust list
@@ -136,7 +95,8 @@ static int start(bool mtls)
     loglen = 0;
     logbuf[0] = 0;
     stitch_set_logger(logger, NULL);
-    sink_tls_t tls = {server_cert, server_key, mtls ? ca_text : NULL, client_verified};
+    sink_tls_t tls = {certs.server_cert, certs.server_key, mtls ? certs.ca_text : NULL,
+                      client_verified};
     if (sink_start_on(0, &tls))
         return -1;
     stitch_provider_opts_t po = {.no_env = true};
