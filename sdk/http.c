@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -433,8 +434,8 @@ static void tls_hint(const stitch__http_t *h, CURLcode cc, char *out, size_t out
                      "%s, and the host name against the URL)", h->ca_file);
         else
             snprintf(out, outlen, " (the server's certificate was checked against the system's "
-                     "CA store; for a private CA set the exporter's CA file, e.g. "
-                     "OTEL_EXPORTER_OTLP_CERTIFICATE)");
+                     "CA store; for a private CA set the exporter's CA file%s)",
+                     strcmp(h->what, "otlp") == 0 ? ", e.g. OTEL_EXPORTER_OTLP_CERTIFICATE" : "");
         break;
     case CURLE_SSL_CACERT_BADFILE:
         snprintf(out, outlen, " (cannot use the CA file %s)", h->ca_file ? h->ca_file : "(system)");
@@ -596,18 +597,33 @@ bool stitch__http_url_ok(const char *url)
 
 int stitch__http_pem_check(const char *path, char *why, size_t whylen)
 {
-    FILE *f = fopen(path, "r");
-    if (!f) {
+    /* O_NONBLOCK: a FIFO must not hang the set-up; only regular files pass */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
         snprintf(why, whylen, "cannot open it: %s", strerror(errno));
         return STITCH_EINVAL;
     }
-    /* look for "-----BEGIN " anywhere, across read boundaries */
+    struct stat st = {0};
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        snprintf(why, whylen, "cannot read it: %s",
+                 S_ISDIR(st.st_mode) ? strerror(EISDIR) : "not a regular file");
+        close(fd);
+        return STITCH_EINVAL;
+    }
+    FILE *f = fdopen(fd, "r");
+    if (!f) {
+        snprintf(why, whylen, "cannot read it: %s", strerror(errno));
+        close(fd);
+        return STITCH_EINVAL;
+    }
+    /* look for "-----BEGIN " anywhere, across read boundaries, in the first
+     * 16 MiB (a CA bundle is well under 1 MiB) */
     static const char mark[] = "-----BEGIN ";
-    size_t matched = 0;
+    size_t matched = 0, seen = 0;
     bool found = false;
     int c;
     errno = 0;
-    while (!found && (c = getc(f)) != EOF) {
+    while (!found && seen++ < (16u << 20) && (c = getc(f)) != EOF) {
         if (c == mark[matched])
             matched++;
         else
