@@ -267,6 +267,8 @@ static void shutdown_bounded(bool hang)
     if (hang)
         while (sink_arrived() == 0)
             usleep(1000);
+    else
+        usleep(200000); /* most likely in its first backoff wait by now */
     uint64_t t0 = mono_ns();
     int rc = stitch_provider_shutdown(pl.p, 1000);
     double ms = (double)(mono_ns() - t0) / 1e6;
@@ -277,14 +279,23 @@ static void shutdown_bounded(bool hang)
                   (unsigned long long)st.failed, (unsigned long long)st.pending);
     stitch_provider_free(pl.p);
     /* A deadline, with slack for a loaded machine: waiting for the export
-     * would take 8 s. The export in flight is left to end by its own
-     * timeout (docs/export.md, Guarantees), so its spans stay pending. */
+     * would take 8 s. */
     assert_true(ms < 1000.0 + 2000.0);
-    assert_int_equal(rc, STITCH_ETIMEDOUT);
     assert_int_equal(st.queued + st.dropped, 5000);
     assert_int_equal(st.exported, 0);
-    assert_true(st.pending > 0);
-    assert_true(log_has("leaving its thread behind"));
+    if (rc == STITCH_ETIMEDOUT) {
+        /* the export in flight is left to end by its own timeout
+         * (docs/export.md, Guarantees): its spans are still pending */
+        assert_true(st.pending > 0);
+        assert_true(log_has("leaving its thread behind"));
+    } else {
+        /* only when the exporter thread had not yet begun its first export:
+         * the drain's exports got the time left and gave up within it */
+        assert_false(hang);
+        assert_int_equal(rc, 0);
+        assert_int_equal(st.pending, 0);
+        assert_int_equal(st.failed, st.queued);
+    }
     /* let the left-behind thread finish (it frees the processor) before
      * the next test reuses the sink */
     if (hang)
