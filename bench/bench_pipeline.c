@@ -13,10 +13,29 @@
  *   paced run     RATE spans/s for SECONDS s: spans produced, exported,
  *                 dropped, and the process's peak resident memory (VmHWM)
  *
+ * --sink MODE puts the collector in a fault (issue 9), to show that the
+ * application thread keeps its speed whatever the collector does:
+ *   healthy  answers 200 at once (the default)
+ *   down     nothing listens: connections are refused
+ *   hang     reads each request and never answers (exports time out)
+ *   garbage  answers 200 with a body that is not a protobuf message
+ *   500      answers 500 (not retried)
+ *   503      answers 503 (retried with backoff until the export timeout)
+ * In the fault modes each export may take up to 1 s (the exporter's
+ * timeout), the unpaced runs are not flushed between them (the queue stays
+ * as full as the collector leaves it) and the counters show the failures.
+ *
  * Usage: bench_pipeline [--rate N] [--seconds S] [--json] [--gzip] [--queue N]
+ *                       [--sink healthy|down|hang|garbage|500|503]
  * (--queue: OTEL_BSP_MAX_QUEUE_SIZE; default 2048) */
+#include <arpa/inet.h>
 #include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +45,15 @@
 #include "stitch/stitch.h"
 
 static atomic_ullong sink_bytes, sink_requests;
+
+enum mode { M_HEALTHY, M_DOWN, M_HANG, M_GARBAGE, M_500, M_503 };
+static const char *mode_names[] = {"healthy", "down", "hang", "garbage", "500", "503"};
+static enum mode mode = M_HEALTHY;
+
+/* M_HANG: each request's thread waits here until the end of the run. */
+static pthread_mutex_t hang_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t hang_cv = PTHREAD_COND_INITIALIZER;
+static bool hang_release;
 
 static enum MHD_Result sink(void *cls, struct MHD_Connection *c, const char *url,
                             const char *method, const char *version, const char *data,
@@ -43,10 +71,37 @@ static enum MHD_Result sink(void *cls, struct MHD_Connection *c, const char *url
         return MHD_YES;
     }
     atomic_fetch_add(&sink_requests, 1);
-    struct MHD_Response *r = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
-    enum MHD_Result ret = MHD_queue_response(c, 200, r);
+    if (mode == M_HANG) {
+        pthread_mutex_lock(&hang_mu);
+        while (!hang_release)
+            pthread_cond_wait(&hang_cv, &hang_mu);
+        pthread_mutex_unlock(&hang_mu);
+        return MHD_NO;
+    }
+    static const char garbage[] = "\x0a\xff\xff\xff\xff\x0fnot a protobuf message";
+    unsigned status = mode == M_500 ? 500 : mode == M_503 ? 503 : 200;
+    struct MHD_Response *r = mode == M_GARBAGE
+        ? MHD_create_response_from_buffer(sizeof garbage - 1, (void *)garbage,
+                                          MHD_RESPMEM_PERSISTENT)
+        : MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
+    enum MHD_Result ret = MHD_queue_response(c, status, r);
     MHD_destroy_response(r);
     return ret;
+}
+
+/* A loopback port nothing listens on: bound, then closed. */
+static unsigned dead_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t sl = sizeof sa;
+    unsigned port = 0;
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
+        getsockname(fd, (struct sockaddr *)&sa, &sl) == 0)
+        port = ntohs(sa.sin_port);
+    if (fd >= 0)
+        close(fd);
+    return port;
 }
 
 /* An exporter that measures the CPU its inner exporter uses per span. */
@@ -126,27 +181,51 @@ int main(int argc, char **argv)
             gzip = true;
         else if (!strcmp(argv[i], "--queue") && i + 1 < argc)
             queue = atol(argv[++i]);
-        else {
-            fprintf(stderr, "usage: bench_pipeline [--rate N] [--seconds S] [--json] [--gzip] [--queue N]\n");
+        else if (!strcmp(argv[i], "--sink") && i + 1 < argc) {
+            const char *m = argv[++i];
+            size_t k = 0;
+            while (k < sizeof mode_names / sizeof mode_names[0] && strcmp(m, mode_names[k]))
+                k++;
+            if (k == sizeof mode_names / sizeof mode_names[0]) {
+                fprintf(stderr, "bench_pipeline: --sink wants healthy, down, hang, garbage, 500 "
+                        "or 503\n");
+                return 2;
+            }
+            mode = (enum mode)k;
+        } else {
+            fprintf(stderr, "usage: bench_pipeline [--rate N] [--seconds S] [--json] [--gzip] "
+                    "[--queue N] [--sink healthy|down|hang|garbage|500|503]\n");
             return 2;
         }
     }
-    struct MHD_Daemon *d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0,
-                                            NULL, NULL, sink, NULL, MHD_OPTION_CONNECTION_LIMIT,
-                                            64u, MHD_OPTION_END);
-    if (!d) {
+    struct MHD_Daemon *d = NULL;
+    unsigned port;
+    if (mode == M_DOWN) {
+        port = dead_port();
+    } else {
+        /* hang: a thread per connection, so that waiting threads block only themselves */
+        unsigned flags = mode == M_HANG
+            ? MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION
+            : MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL;
+        d = MHD_start_daemon(flags, 0, NULL, NULL, sink, NULL, MHD_OPTION_CONNECTION_LIMIT, 64u,
+                             MHD_OPTION_END);
+        port = d ? MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT)->port : 0;
+    }
+    if (!port) {
         fprintf(stderr, "bench_pipeline: cannot start the sink\n");
         return 1;
     }
+    bool healthy = mode == M_HEALTHY || mode == M_GARBAGE;
     char url[128];
-    snprintf(url, sizeof url, "http://127.0.0.1:%u/v1/traces",
-             MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT)->port);
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/v1/traces", port);
 
     stitch_otlp_opts_t oo = STITCH_OTLP_OPTS_INIT;
     oo.endpoint = url;
     oo.protocol = json ? STITCH_OTLP_HTTP_JSON : STITCH_OTLP_HTTP_PROTOBUF;
     oo.gzip = gzip;
     oo.no_env = true;
+    if (!healthy)
+        oo.timeout_ms = 1000;
     stitch_exporter_t *otlp;
     if (stitch_otlp_exporter_new(&otlp, &oo) != 0) {
         fprintf(stderr, "bench_pipeline: cannot create the exporter\n");
@@ -165,9 +244,9 @@ int main(int argc, char **argv)
     stitch_provider_add_processor(p, batch);
     stitch_tracer_t *t = stitch_tracer(p, "bench", "1");
 
-    printf("# bench_pipeline: OTLP %s%s to a local sink; batch %u, queue %u\n",
-           json ? "http/json" : "http/protobuf", gzip ? " + gzip" : "", bo.max_export_batch_size,
-           bo.max_queue_size);
+    printf("# bench_pipeline: OTLP %s%s to a local sink (%s); batch %u, queue %u\n",
+           json ? "http/json" : "http/protobuf", gzip ? " + gzip" : "", mode_names[mode],
+           bo.max_export_batch_size, bo.max_queue_size);
 
     /* 1. unpaced: the producing thread's cost per span, 5 runs of 200k */
     double r[5];
@@ -176,7 +255,8 @@ int main(int argc, char **argv)
         for (int i = 0; i < 200000; i++)
             one_span(t);
         r[k] = (now_s() - t0) * 1e9 / 200000;
-        stitch_provider_force_flush(p, 30000);
+        if (healthy)
+            stitch_provider_force_flush(p, 30000);
     }
     for (int a = 0; a < 5; a++)
         for (int b = a + 1; b < 5; b++)
@@ -187,9 +267,10 @@ int main(int argc, char **argv)
             }
     stitch_batch_stats_t st0;
     stitch_batch_processor_stats(batch, &st0);
-    printf("app_ns          %7.1f  (median of 5 runs of 200000 spans; dropped so far %llu)\n", r[2],
-           (unsigned long long)st0.dropped);
-    printf("export_cpu_ns   %7.1f  (exporter thread CPU per exported span)\n",
+    printf("app_ns          %7.1f  (median of 5 runs of 200000 spans; so far dropped %llu, "
+           "exported %llu, failed %llu)\n", r[2], (unsigned long long)st0.dropped,
+           (unsigned long long)st0.exported, (unsigned long long)st0.failed);
+    printf("export_cpu_ns   %7.1f  (exporter thread CPU per span handed to the exporter)\n",
            tm.spans ? (double)tm.cpu_ns / (double)tm.spans : 0.0);
 
     /* 2. paced: RATE spans/s for SECONDS s, in bursts of 1000 spans whose
@@ -213,7 +294,8 @@ int main(int argc, char **argv)
         }
     }
     double took = now_s() - t0;
-    stitch_provider_force_flush(p, 30000);
+    if (healthy)
+        stitch_provider_force_flush(p, 30000);
     stitch_batch_stats_t st;
     stitch_batch_processor_stats(batch, &st);
     printf("paced           %llu spans in %.2f s (%.0f/s): exported %llu, dropped %llu, failed %llu\n",
@@ -227,7 +309,13 @@ int main(int argc, char **argv)
     printf("sink            %llu requests, %.1f MB\n", (unsigned long long)sink_requests,
            (double)sink_bytes / 1e6);
     printf("peak_rss_kb     %ld\n", peak_rss_kb());
+    pthread_mutex_lock(&hang_mu);
+    hang_release = true;
+    pthread_cond_broadcast(&hang_cv);
+    pthread_mutex_unlock(&hang_mu);
+    (void)stitch_provider_shutdown(p, healthy ? 30000 : 2000);
     stitch_provider_free(p);
-    MHD_stop_daemon(d);
+    if (d)
+        MHD_stop_daemon(d);
     return 0;
 }

@@ -12,6 +12,7 @@ enum {
     CLI_NOTHING = 1,  /* it ran, but found nothing (e.g. no valid context) */
     CLI_USAGE = 2,    /* bad arguments or input the command cannot read */
     CLI_ERROR = 3,    /* the command could not do its work (server down, out of memory) */
+    CLI_DENIED = 4,   /* the server refused the request (401/403: no or a wrong token) */
 };
 
 /* argv[0] is the group's name ("headers"). */

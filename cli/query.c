@@ -2,7 +2,8 @@
  * query commands, reading stitchd's Jaeger-compatible API (docs/cli.md).
  * Invariant: exit 0 when something was found and printed, 1 when the
  * server answered but found nothing, 2 on a usage error, 3 when the server
- * could not be asked (down, unreachable, answered an error). */
+ * could not be asked (down, unreachable, answered an error), 4 when it
+ * refused the request (401/403). */
 #include <jansson.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -92,7 +93,8 @@ void cli_trace_usage(FILE *out)
             "  --server URL     stitchd's query API (default $STITCH_SERVER or %s)\n"
             "  --json           print the trace as Jaeger JSON instead\n"
             "  --color WHEN     auto (default: when stdout is a terminal), always, never\n"
-            "  --width N        columns to draw in (default: the terminal's)\n",
+            "  --width N        columns to draw in (default: the terminal's)\n"
+            CLI_AUTH_HELP,
             CLI_DEFAULT_SERVER);
 }
 
@@ -142,7 +144,7 @@ int cli_trace(int argc, char **argv)
     long status = 0;
     json_t *body = cli_api_get(&c, "trace", path, &status);
     if (!body)
-        return CLI_ERROR;
+        return cli_api_exit_code(status);
     int rc = CLI_OK;
     json_t *trace = json_array_get(json_object_get(body, "data"), 0);
     if (status == 404 || (status == 200 && !trace)) {
@@ -183,7 +185,8 @@ void cli_search_usage(FILE *out)
             "  --limit N          at most N traces (default 20)\n"
             "  --server URL       stitchd's query API (default $STITCH_SERVER or %s)\n"
             "  --json             print the traces as Jaeger JSON instead\n"
-            "  --color WHEN       auto, always, never\n",
+            "  --color WHEN       auto, always, never\n"
+            CLI_AUTH_HELP,
             CLI_DEFAULT_SERVER);
 }
 
@@ -385,7 +388,7 @@ int cli_search(int argc, char **argv)
     json_t *body = cli_api_get(&c, "search", path, &status);
     free(path);
     if (!body) {
-        rc = CLI_ERROR;
+        rc = cli_api_exit_code(status);
         goto out;
     }
     json_t *data = json_object_get(body, "data");
@@ -427,7 +430,8 @@ void cli_services_usage(FILE *out)
             "\n"
             "options:\n"
             "  --server URL     stitchd's query API (default $STITCH_SERVER or %s)\n"
-            "  --json           print the API's JSON list instead\n",
+            "  --json           print the API's JSON list instead\n"
+            CLI_AUTH_HELP,
             CLI_DEFAULT_SERVER);
 }
 
@@ -470,7 +474,7 @@ int cli_services(int argc, char **argv)
     json_t *body = cli_api_get(&c, "services", path, &status);
     free(path);
     if (!body)
-        return CLI_ERROR;
+        return cli_api_exit_code(status);
     int rc = CLI_OK;
     json_t *data = json_object_get(body, "data");
     if (status != 200) {

@@ -10,6 +10,8 @@ cmake
 pkg-config
 libcurl4-openssl-dev
 libmicrohttpd-dev
+libgnutls28-dev
+openssl
 libjansson-dev
 libcmocka-dev
 zlib1g-dev

@@ -11,16 +11,24 @@
  * MAX_ATTEMPTS requests; a Retry-After on 429/503 replaces the computed
  * wait. Invariant: no attempt and no wait extends past the export's
  * deadline — when the next wait would, the export gives up right away, so
- * the caller (the batch processor's thread) gets control back early. */
+ * the caller (the batch processor's thread) gets control back early.
+ *
+ * TLS: an https:// server is always verified (peer and host name), against
+ * the CA file given or else the system's store; there is no switch to turn
+ * verification off. Failing TLS set-ups (an untrusted or mismatched server
+ * certificate, an unreadable client key) are not retried: they do not heal
+ * by waiting. */
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -42,6 +50,7 @@ struct stitch__http {
     CURL *curl;               /* NULL until the first post (and after a fork) */
     struct curl_slist *hdrs;
     char *url;
+    char *ca_file, *client_cert, *client_key; /* NULL: none */
     const char *what;
     bool gzip;
     bool z_ok;
@@ -110,6 +119,16 @@ static int make_handle(stitch__http_t *h)
     SET(CURLOPT_TCP_KEEPALIVE, 1L);
     SET(CURLOPT_MAXCONNECTS, 1L);     /* one endpoint: one connection to keep */
     SET(CURLOPT_PROTOCOLS_STR, "http,https");
+    SET(CURLOPT_SSL_VERIFYPEER, 1L); /* libcurl's defaults, stated: never off */
+    SET(CURLOPT_SSL_VERIFYHOST, 2L);
+    if (h->ca_file) {
+        SET(CURLOPT_CAINFO, h->ca_file);
+        SET(CURLOPT_CAPATH, (char *)NULL); /* the given CAs only, not the system's too */
+    }
+    if (h->client_cert) {
+        SET(CURLOPT_SSLCERT, h->client_cert);
+        SET(CURLOPT_SSLKEY, h->client_key);
+    }
 #undef SET
     if (rc != CURLE_OK) {
         stitch__log(STITCH_LOG_ERROR, "%s exporter: libcurl set-up failed: %s", h->what,
@@ -156,8 +175,12 @@ int stitch__http_new(stitch__http_t **out, const stitch__http_opts_t *o)
     int rc = STITCH_OK;
     char ct[256];
     int n = snprintf(ct, sizeof ct, "Content-Type: %s", o->content_type);
-    if (!(h->url = strdup(o->url)))
+    if (!(h->url = strdup(o->url)) || (o->ca_file && !(h->ca_file = strdup(o->ca_file))) ||
+        (o->client_cert && !(h->client_cert = strdup(o->client_cert))) ||
+        (o->client_key && !(h->client_key = strdup(o->client_key))))
         rc = STITCH_ENOMEM;
+    else if (!h->client_cert != !h->client_key)
+        rc = STITCH_EINVAL; /* the callers check; a half pair would fail every handshake */
     else if (n < 0 || (size_t)n >= sizeof ct)
         rc = STITCH_EINVAL;
     else
@@ -207,6 +230,9 @@ void stitch__http_free(stitch__http_t *h)
     pthread_cond_destroy(&h->cv);
     pthread_mutex_destroy(&h->mu);
     free(h->url);
+    free(h->ca_file);
+    free(h->client_cert);
+    free(h->client_key);
     free(h);
 }
 
@@ -397,6 +423,37 @@ static bool retryable_curl(CURLcode rc)
     }
 }
 
+/* For a TLS failure, what the user can do about it (" (…)"), else "". */
+static void tls_hint(const stitch__http_t *h, CURLcode cc, char *out, size_t outlen)
+{
+    out[0] = '\0';
+    switch (cc) {
+    case CURLE_PEER_FAILED_VERIFICATION:
+        if (h->ca_file)
+            snprintf(out, outlen, " (the server's certificate was checked against the CA file "
+                     "%s, and the host name against the URL)", h->ca_file);
+        else
+            snprintf(out, outlen, " (the server's certificate was checked against the system's "
+                     "CA store; for a private CA set the exporter's CA file%s)",
+                     strcmp(h->what, "otlp") == 0 ? ", e.g. OTEL_EXPORTER_OTLP_CERTIFICATE" : "");
+        break;
+    case CURLE_SSL_CACERT_BADFILE:
+        snprintf(out, outlen, " (cannot use the CA file %s)", h->ca_file ? h->ca_file : "(system)");
+        break;
+    case CURLE_SSL_CERTPROBLEM:
+        snprintf(out, outlen, " (cannot use the client certificate %s with key %s)",
+                 h->client_cert ? h->client_cert : "-", h->client_key ? h->client_key : "-");
+        break;
+    case CURLE_SSL_CONNECT_ERROR:
+        snprintf(out, outlen, " (the TLS handshake failed%s)",
+                 h->client_cert ? "; the server may have refused the client certificate"
+                                : "; the server may require a client certificate");
+        break;
+    default:
+        break;
+    }
+}
+
 static int post(stitch__http_t *h, const uint8_t *body, size_t len, uint64_t deadline_ns,
                 stitch__http_result_t *res);
 
@@ -478,8 +535,10 @@ static int post(stitch__http_t *h, const uint8_t *body, size_t len, uint64_t dea
         } else if (cc == CURLE_ABORTED_BY_CALLBACK) {
             return STITCH_ESTATE; /* cancelled by shutdown */
         } else if (!retryable_curl(cc)) {
-            log_failure(h, "%s exporter: POST %s failed: %s", h->what, h->url,
-                        h->errbuf[0] ? h->errbuf : curl_easy_strerror(cc));
+            char hint[300];
+            tls_hint(h, cc, hint, sizeof hint);
+            log_failure(h, "%s exporter: POST %s failed: %s%s", h->what, h->url,
+                        h->errbuf[0] ? h->errbuf : curl_easy_strerror(cc), hint);
             return STITCH_EIO;
         } else {
             snprintf(why, sizeof why, "%s", h->errbuf[0] ? h->errbuf : curl_easy_strerror(cc));
@@ -534,6 +593,75 @@ bool stitch__http_url_ok(const char *url)
         if ((unsigned char)*p <= 0x20 || *p == 0x7f)
             return false;
     return true;
+}
+
+int stitch__http_pem_check(const char *path, char *why, size_t whylen)
+{
+    /* O_NONBLOCK: a FIFO must not hang the set-up; only regular files pass */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(why, whylen, "cannot open it: %s", strerror(errno));
+        return STITCH_EINVAL;
+    }
+    struct stat st = {0};
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        snprintf(why, whylen, "cannot read it: %s",
+                 S_ISDIR(st.st_mode) ? strerror(EISDIR) : "not a regular file");
+        close(fd);
+        return STITCH_EINVAL;
+    }
+    FILE *f = fdopen(fd, "r");
+    if (!f) {
+        snprintf(why, whylen, "cannot read it: %s", strerror(errno));
+        close(fd);
+        return STITCH_EINVAL;
+    }
+    /* look for "-----BEGIN " anywhere, across read boundaries, in the first
+     * 16 MiB (a CA bundle is well under 1 MiB) */
+    static const char mark[] = "-----BEGIN ";
+    size_t matched = 0, seen = 0;
+    bool found = false;
+    int c;
+    errno = 0;
+    while (!found && seen++ < (16u << 20) && (c = getc(f)) != EOF) {
+        if (c == mark[matched])
+            matched++;
+        else
+            matched = c != '-' ? 0 : matched == 5 ? 5 : 1; /* a longer run of dashes */
+        found = matched == sizeof mark - 1;
+    }
+    int err = ferror(f) ? errno : 0;
+    fclose(f);
+    if (err) { /* e.g. EISDIR */
+        snprintf(why, whylen, "cannot read it: %s", strerror(err));
+        return STITCH_EINVAL;
+    }
+    if (!found) {
+        snprintf(why, whylen, "it holds no PEM block (\"-----BEGIN ...\")");
+        return STITCH_EINVAL;
+    }
+    return STITCH_OK;
+}
+
+int stitch__http_tls_check(const char *what, const char *ca_file, const char *client_cert,
+                           const char *client_key)
+{
+    const char *names[] = {"CA file", "client certificate", "client key"};
+    const char *paths[] = {ca_file, client_cert, client_key};
+    for (int i = 0; i < 3; i++) {
+        char why[200];
+        if (paths[i] && stitch__http_pem_check(paths[i], why, sizeof why) != STITCH_OK) {
+            stitch__log(STITCH_LOG_ERROR, "%s exporter: %s %s: %s", what, names[i], paths[i], why);
+            return STITCH_EINVAL;
+        }
+    }
+    if (!client_cert != !client_key) {
+        stitch__log(STITCH_LOG_ERROR, "%s exporter: a client %s without a client %s; mutual TLS "
+                    "needs both", what, client_cert ? "certificate" : "key",
+                    client_cert ? "key" : "certificate");
+        return STITCH_EINVAL;
+    }
+    return STITCH_OK;
 }
 
 bool stitch__http_env_timeout(const char *name, uint32_t *out)

@@ -23,6 +23,13 @@ typedef struct stitch__http_opts {
     size_t nheaders;
     bool gzip;                /* compress bodies, send Content-Encoding: gzip */
     const char *what;         /* names the exporter in log lines, e.g. "otlp"; static */
+    /* TLS, for https:// URLs (the server is always verified). Paths of PEM
+     * files, copied; NULL for none. ca_file replaces the system's CA store;
+     * client_cert and client_key go together (mTLS). libcurl reads them on
+     * each new connection, so a renewed file is picked up on reconnect. */
+    const char *ca_file;
+    const char *client_cert;
+    const char *client_key;
 } stitch__http_opts_t;
 
 /* The outcome of a post. `body` is the final answer's body (at most
@@ -70,6 +77,16 @@ void stitch__http_abandon(void *p);
 
 /* True for an http:// or https:// URL with a host. */
 bool stitch__http_url_ok(const char *url);
+/* Whether `path` is a readable file holding at least one PEM block
+ * ("-----BEGIN "): 0, or STITCH_EINVAL with the reason in `why` ("cannot
+ * open it: No such file or directory", "it holds no PEM block", ...). Only
+ * a sanity check at set-up: libcurl parses the file when it connects. */
+int stitch__http_pem_check(const char *path, char *why, size_t whylen);
+/* The TLS files an application gave in code: 0 when each given file passes
+ * stitch__http_pem_check and client_cert and client_key come together;
+ * else STITCH_EINVAL, logged as an error naming the `what` exporter. */
+int stitch__http_tls_check(const char *what, const char *ca_file, const char *client_cert,
+                           const char *client_key);
 /* A timeout in ms from variable `name`: true and *out set when the variable
  * holds a positive integer; false when unset, or invalid (logged, naming the
  * variable). */

@@ -12,6 +12,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "sdk/http.h"
 #include "sdk/internal.h"
@@ -284,6 +285,53 @@ static int headers_from_env(struct headers *h)
     return STITCH_OK;
 }
 
+/* The first usable PEM file among the variables `names` (the signal's
+ * first); an unusable one is logged and skipped. NULL when none. */
+static const char *pem_from_env(const char *const names[2], bool *seen)
+{
+    for (int i = 0; i < 2; i++) {
+        const char *v = stitch__getenv(names[i]);
+        if (!v)
+            continue;
+        *seen = true;
+        char why[200];
+        if (stitch__http_pem_check(v, why, sizeof why) == STITCH_OK)
+            return v;
+        stitch__log(STITCH_LOG_WARN, "%s=\"%s\": %s; ignoring it", names[i], v, why);
+    }
+    return NULL;
+}
+
+/* The TLS files from OTEL_EXPORTER_OTLP_[TRACES_]CERTIFICATE,
+ * _CLIENT_CERTIFICATE and _CLIENT_KEY. Invalid values are ignored as the
+ * specification asks, which never weakens anything: without a usable CA
+ * file the system's store verifies the server, and without a usable pair
+ * no client certificate is sent (a server that requires one refuses the
+ * connection, and the exports fail visibly). */
+static void tls_from_env(const char **ca, const char **cert, const char **key)
+{
+    static const char *const ca_names[] = {"OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE",
+                                           "OTEL_EXPORTER_OTLP_CERTIFICATE"};
+    static const char *const cert_names[] = {"OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE",
+                                             "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE"};
+    static const char *const key_names[] = {"OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY",
+                                            "OTEL_EXPORTER_OTLP_CLIENT_KEY"};
+    bool ca_seen = false, cert_seen = false, key_seen = false;
+    *ca = pem_from_env(ca_names, &ca_seen);
+    if (!*ca && ca_seen)
+        stitch__log(STITCH_LOG_WARN, "otlp exporter: no usable CA file; https endpoints are "
+                    "verified against the system's CA store");
+    *cert = pem_from_env(cert_names, &cert_seen);
+    *key = pem_from_env(key_names, &key_seen);
+    if (!*cert != !*key) {
+        stitch__log(STITCH_LOG_WARN, "otlp exporter: a usable client %s but no usable client %s "
+                    "(OTEL_EXPORTER_OTLP_CLIENT_%s); no client certificate is sent",
+                    *cert ? "certificate" : "key", *cert ? "key" : "certificate",
+                    *cert ? "KEY" : "CERTIFICATE");
+        *cert = *key = NULL;
+    }
+}
+
 int stitch_otlp_exporter_new(stitch_exporter_t **out, const stitch_otlp_opts_t *opts)
 {
     *out = NULL;
@@ -337,6 +385,28 @@ int stitch_otlp_exporter_new(stitch_exporter_t **out, const stitch_otlp_opts_t *
                               stitch__http_env_timeout("OTEL_EXPORTER_OTLP_TIMEOUT", &timeout))))
         timeout = DEFAULT_TIMEOUT_MS;
 
+    const char *ca = opts->ca_file, *cert = opts->client_cert, *key = opts->client_key;
+    if (stitch__http_tls_check("otlp", ca, cert, key) != STITCH_OK) {
+        rc = STITCH_EINVAL;
+        goto done;
+    }
+    if (env) {
+        const char *eca, *ecert, *ekey;
+        tls_from_env(&eca, &ecert, &ekey);
+        if (!ca)
+            ca = eca;
+        if (!cert && !key) {
+            cert = ecert;
+            key = ekey;
+        }
+    }
+    bool https = strncasecmp(url, "https://", 8) == 0;
+    if (!https && (ca || cert)) {
+        stitch__log(STITCH_LOG_DEBUG, "otlp exporter: %s is not https; the TLS files are not used",
+                    url);
+        ca = cert = key = NULL;
+    }
+
     struct otlp *o = calloc(1, sizeof *o);
     if (!o) {
         rc = STITCH_ENOMEM;
@@ -352,6 +422,9 @@ int stitch_otlp_exporter_new(stitch_exporter_t **out, const stitch_otlp_opts_t *
         .nheaders = hdrs.n,
         .gzip = gzip == 1,
         .what = "otlp",
+        .ca_file = ca,
+        .client_cert = cert,
+        .client_key = key,
     };
     rc = stitch__http_new(&o->http, &ho);
     if (!rc && !(*out = stitch_exporter_new(&otlp_ops, o)))
@@ -360,8 +433,10 @@ int stitch_otlp_exporter_new(stitch_exporter_t **out, const stitch_otlp_opts_t *
         otlp_destroy(o);
         goto done;
     }
-    stitch__log(STITCH_LOG_DEBUG, "otlp exporter: %s, %s%s, timeout %u ms", url,
-                o->json ? "http/json" : "http/protobuf", gzip == 1 ? ", gzip" : "", timeout);
+    stitch__log(STITCH_LOG_DEBUG, "otlp exporter: %s, %s%s, timeout %u ms%s%s%s%s", url,
+                o->json ? "http/json" : "http/protobuf", gzip == 1 ? ", gzip" : "", timeout,
+                ca ? ", CA file " : "", ca ? ca : "", cert ? ", client certificate " : "",
+                cert ? cert : "");
 done:
     headers_free(&hdrs);
     free(owned_url);

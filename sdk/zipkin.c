@@ -99,7 +99,7 @@ static const stitch_exporter_ops_t zipkin_ops = {
 int stitch_zipkin_exporter_new(stitch_exporter_t **out, const stitch_zipkin_opts_t *opts)
 {
     *out = NULL;
-    stitch_zipkin_opts_t def = {NULL, 0, false};
+    stitch_zipkin_opts_t def = {.endpoint = NULL};
     if (!opts)
         opts = &def;
     bool env = !opts->no_env;
@@ -122,6 +122,8 @@ int stitch_zipkin_exporter_new(stitch_exporter_t **out, const stitch_zipkin_opts
     uint32_t timeout = opts->timeout_ms;
     if (!timeout && !(env && stitch__http_env_timeout("OTEL_EXPORTER_ZIPKIN_TIMEOUT", &timeout)))
         timeout = DEFAULT_TIMEOUT_MS;
+    if (stitch__http_tls_check("zipkin", opts->ca_file, opts->client_cert, opts->client_key))
+        return STITCH_EINVAL;
 
     struct zipkin *z = calloc(1, sizeof *z);
     if (!z)
@@ -135,6 +137,9 @@ int stitch_zipkin_exporter_new(stitch_exporter_t **out, const stitch_zipkin_opts
         .nheaders = 0,
         .gzip = false,
         .what = "zipkin",
+        .ca_file = opts->ca_file,
+        .client_cert = opts->client_cert,
+        .client_key = opts->client_key,
     };
     int rc = stitch__http_new(&z->http, &ho);
     if (!rc && !(*out = stitch_exporter_new(&zipkin_ops, z)))

@@ -72,6 +72,16 @@ typedef enum stitch_otlp_protocol {
  *             ("k=v,k2=v2", values percent-encoded)
  *   gzip      OTEL_EXPORTER_OTLP_TRACES_COMPRESSION / _COMPRESSION = gzip|none
  *   timeout   OTEL_EXPORTER_OTLP_TRACES_TIMEOUT / _TIMEOUT (ms), default 10000
+ *   ca_file   OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE / _CERTIFICATE: PEM file
+ *             of the CAs an https endpoint's certificate must chain to,
+ *             instead of the system's CA store
+ *   client_cert, client_key
+ *             OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE / _CLIENT_CERTIFICATE
+ *             and OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY / _CLIENT_KEY: PEM
+ *             files of the certificate (chain) and private key presented
+ *             for mutual TLS; both or neither
+ * An https endpoint is always verified (certificate chain and host name);
+ * there is no insecure mode. The TLS files apply to https endpoints only.
  * Strings are copied. */
 typedef struct stitch_otlp_opts {
     const char *endpoint;
@@ -80,12 +90,17 @@ typedef struct stitch_otlp_opts {
     int gzip;     /* -1 = environment/default (none), 0 = off, 1 = on */
     uint32_t timeout_ms;
     bool no_env;
+    const char *ca_file;     /* NULL: environment, else the system's CA store */
+    const char *client_cert; /* NULL (with client_key): environment, else no mTLS */
+    const char *client_key;
 } stitch_otlp_opts_t;
 
-#define STITCH_OTLP_OPTS_INIT {NULL, -1, NULL, -1, 0, false}
+#define STITCH_OTLP_OPTS_INIT {NULL, -1, NULL, -1, 0, false, NULL, NULL, NULL}
 
-/* 0 and *out set, or STITCH_EINVAL (bad endpoint/option in `opts`, message
- * logged; a bad environment variable is logged and ignored instead),
+/* 0 and *out set, or STITCH_EINVAL (bad endpoint/option in `opts` — an
+ * unreadable TLS file or one without a PEM block, a client certificate
+ * without its key — message logged; a bad environment variable is logged
+ * and ignored instead, the next in line or the default applying),
  * STITCH_ENOMEM, or STITCH_EIO (libcurl/zlib unusable). Each export retries
  * only 429, 502, 503, 504 and connection failures (backoff with jitter,
  * Retry-After honoured) and ends within its timeout; a partial success is
@@ -95,12 +110,17 @@ STITCH_EXTERN STITCH_NODISCARD int stitch_otlp_exporter_new(stitch_exporter_t **
 
 /* Zipkin v2 JSON. endpoint: OTEL_EXPORTER_ZIPKIN_ENDPOINT, default
  * http://localhost:9411/api/v2/spans; timeout: OTEL_EXPORTER_ZIPKIN_TIMEOUT
- * (ms), default 10000. Any 2xx is success; retries as for OTLP. Return
- * codes as stitch_otlp_exporter_new. */
+ * (ms), default 10000. Any 2xx is success; retries as for OTLP. For https,
+ * ca_file / client_cert / client_key as for OTLP, but in code only
+ * (OpenTelemetry defines no Zipkin variables for them). Return codes as
+ * stitch_otlp_exporter_new. */
 typedef struct stitch_zipkin_opts {
     const char *endpoint;
     uint32_t timeout_ms;
     bool no_env;
+    const char *ca_file;
+    const char *client_cert;
+    const char *client_key;
 } stitch_zipkin_opts_t;
 
 STITCH_EXTERN STITCH_NODISCARD int stitch_zipkin_exporter_new(stitch_exporter_t **out,

@@ -1,9 +1,13 @@
 /* tests/integration/export_sink.h — a stand-in collector for the exporter
  * tests: a real libmicrohttpd server on 127.0.0.1 (port chosen by the
- * kernel) that records every request (method, path, headers, body, arrival
- * time) and answers from a script (status, Retry-After, body), then 200.
- * Plus helpers to decode what it received (protobuf-c, zlib) and to run
- * child processes with a deadline. Included by test_export_*.c only. */
+ * kernel, or a given one to come back on) that records every request
+ * (method, path, headers, body, arrival time) and answers from a script
+ * (status, Retry-After, body), then as its mode says: 200, a fixed answer,
+ * never (a hung collector), or a response cut off mid-body. It can speak
+ * HTTPS (GnuTLS through libmicrohttpd), optionally asking for a client
+ * certificate that a test-supplied check verifies. Plus helpers to decode
+ * what it received (protobuf-c, zlib) and to run child processes with a
+ * deadline. Included by test_export_*.c and test_cli_*.c only. */
 #ifndef STITCH_TEST_EXPORT_SINK_H
 #define STITCH_TEST_EXPORT_SINK_H
 
@@ -12,6 +16,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +45,7 @@ typedef struct sink_req {
     size_t len;
     uint64_t t_ns; /* CLOCK_MONOTONIC when the request arrived */
     unsigned client_port; /* tells connections apart: keep-alive reuses one */
+    int client_cert; /* with a client check: 1 verified, 0 not; -1 no check */
 } sink_req_t;
 
 typedef struct sink_answer {
@@ -51,16 +57,39 @@ typedef struct sink_answer {
     unsigned delay_ms; /* answer this late (the server stays responsive meanwhile) */
 } sink_answer_t;
 
+/* What the sink does once its script is used up. */
+typedef enum sink_mode {
+    SINK_ANSWER, /* the mode's answer (200 and an empty body unless set) */
+    SINK_HANG,   /* read the request, never answer (until sink_stop) */
+    SINK_CUT,    /* announce a 1000-byte body, send 10 bytes, close the connection */
+} sink_mode_t;
+
+/* HTTPS: PEM texts (borrowed until sink_stop). trust: CAs a client
+ * certificate must chain to; non-NULL makes the server ask for one, and
+ * client_ok (if set) is called per request to say whether one was presented
+ * and verified — a request without answers 403. */
+typedef struct sink_tls {
+    const char *cert, *key, *trust;
+    int (*client_ok)(struct MHD_Connection *c);
+} sink_tls_t;
+
 static struct {
     struct MHD_Daemon *d;
     unsigned port;
+    bool tls;
+    int (*client_ok)(struct MHD_Connection *c);
     pthread_mutex_t mu;
+    pthread_cond_t cv; /* wakes hung requests at sink_stop */
+    bool stopping;
     sink_req_t reqs[SINK_MAX_REQS];
     size_t n;
     sink_answer_t script[SINK_MAX_SCRIPT];
     size_t nscript, pos;
+    sink_mode_t mode;
+    sink_answer_t mode_answer;
+    char auth[256]; /* non-empty: the Authorization value required, else 401 */
     size_t arrived; /* requests whose headers came in (sink.n counts complete ones) */
-} sink = {.mu = PTHREAD_MUTEX_INITIALIZER};
+} sink = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
 static uint64_t mono_ns(void)
 {
@@ -82,6 +111,17 @@ static enum MHD_Result sink_hdr(void *cls, enum MHD_ValueKind kind, const char *
     return MHD_YES;
 }
 
+/* SINK_CUT: 10 bytes of the announced 1000, then an error: MHD closes the
+ * connection mid-body. */
+static ssize_t sink_cut_reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)cls;
+    if (pos >= 10 || max < 10)
+        return MHD_CONTENT_READER_END_WITH_ERROR;
+    memcpy(buf, "\x0a\x08garbage", 10);
+    return 10;
+}
+
 static enum MHD_Result sink_handler(void *cls, struct MHD_Connection *c, const char *url,
                                     const char *method, const char *version,
                                     const char *upload, size_t *upload_size, void **con_cls)
@@ -93,6 +133,7 @@ static enum MHD_Result sink_handler(void *cls, struct MHD_Connection *c, const c
         if (!r)
             return MHD_NO;
         r->t_ns = mono_ns();
+        r->client_cert = sink.client_ok ? sink.client_ok(c) : -1;
         snprintf(r->method, sizeof r->method, "%s", method);
         snprintf(r->path, sizeof r->path, "%s", url);
         MHD_get_connection_values(c, MHD_HEADER_KIND, sink_hdr, r);
@@ -118,17 +159,46 @@ static enum MHD_Result sink_handler(void *cls, struct MHD_Connection *c, const c
     }
     /* the whole request is in: record it and answer */
     sink_answer_t a = {200, NULL, "", 0, "application/x-protobuf", 0};
+    sink_mode_t mode = SINK_ANSWER;
+    static const char denied[] = "client certificate required";
+    if (r->client_cert == 0)
+        a = (sink_answer_t){403, NULL, denied, sizeof denied - 1, "text/plain", 0};
+    static const char unauth[] = "{\"errors\":[{\"code\":401,\"msg\":\"unauthorized\"}]}";
     pthread_mutex_lock(&sink.mu);
-    if (sink.pos < sink.nscript)
+    bool authorized = !sink.auth[0];
+    for (size_t i = 0; !authorized && i < r->nh; i++)
+        authorized = strcasecmp(r->hname[i], "Authorization") == 0 &&
+                     strcmp(r->hval[i], sink.auth) == 0;
+    if (!authorized)
+        a = (sink_answer_t){401, NULL, unauth, sizeof unauth - 1, "application/json", 0};
+    if (r->client_cert == 0 || !authorized)
+        ;
+    else if (sink.pos < sink.nscript)
         a = sink.script[sink.pos++];
+    else if ((mode = sink.mode) == SINK_ANSWER)
+        a = sink.mode_answer;
     if (sink.n < SINK_MAX_REQS) {
         sink.reqs[sink.n++] = *r;
         r->body = NULL;
     }
+    if (mode == SINK_HANG) /* this connection's own thread waits for sink_stop */
+        while (!sink.stopping)
+            pthread_cond_wait(&sink.cv, &sink.mu);
     pthread_mutex_unlock(&sink.mu);
     free(r->body);
     free(r);
     *con_cls = NULL;
+    if (mode == SINK_HANG)
+        return MHD_NO; /* close without an answer */
+    if (mode == SINK_CUT) {
+        struct MHD_Response *cut = MHD_create_response_from_callback(1000, 64, sink_cut_reader,
+                                                                     NULL, NULL);
+        if (!cut)
+            return MHD_NO;
+        enum MHD_Result ret = MHD_queue_response(c, 200, cut);
+        MHD_destroy_response(cut);
+        return ret;
+    }
     if (a.delay_ms)
         usleep(a.delay_ms * 1000u); /* this connection's own thread */
     struct MHD_Response *resp =
@@ -138,6 +208,8 @@ static enum MHD_Result sink_handler(void *cls, struct MHD_Connection *c, const c
     MHD_add_response_header(resp, "Content-Type", a.ctype ? a.ctype : "application/x-protobuf");
     if (a.retry_after)
         MHD_add_response_header(resp, "Retry-After", a.retry_after);
+    if (a.status == 401)
+        MHD_add_response_header(resp, "WWW-Authenticate", "Bearer");
     enum MHD_Result ret = MHD_queue_response(c, a.status, resp);
     MHD_destroy_response(resp);
     return ret;
@@ -155,18 +227,38 @@ static void sink_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     }
 }
 
-SINK_UNUSED static int sink_start(void)
+/* Start on `port` (0: one the kernel picks) over HTTP, or HTTPS when `tls`
+ * is given. 0, or -1 when the server cannot start. */
+SINK_UNUSED static int sink_start_on(unsigned port, const sink_tls_t *tls)
 {
     struct sockaddr_in sa;
     memset(&sa, 0, sizeof sa);
     sa.sin_family = AF_INET;
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    sa.sin_port = 0;
+    sa.sin_port = htons((uint16_t)port);
     sink.n = sink.nscript = sink.pos = sink.arrived = 0;
-    sink.d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0, NULL, NULL,
-                              sink_handler, NULL, MHD_OPTION_SOCK_ADDR, &sa,
-                              MHD_OPTION_NOTIFY_COMPLETED, sink_completed, NULL,
-                              MHD_OPTION_END);
+    sink.mode = SINK_ANSWER;
+    sink.mode_answer = (sink_answer_t){200, NULL, "", 0, "application/x-protobuf", 0};
+    sink.stopping = false;
+    sink.auth[0] = '\0';
+    sink.tls = tls != NULL;
+    sink.client_ok = tls && tls->trust ? tls->client_ok : NULL;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION;
+    if (!tls)
+        sink.d = MHD_start_daemon(flags, 0, NULL, NULL, sink_handler, NULL, MHD_OPTION_SOCK_ADDR,
+                                  &sa, MHD_OPTION_NOTIFY_COMPLETED, sink_completed, NULL,
+                                  MHD_OPTION_END);
+    else if (!tls->trust)
+        sink.d = MHD_start_daemon(flags | MHD_USE_TLS, 0, NULL, NULL, sink_handler, NULL,
+                                  MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_NOTIFY_COMPLETED,
+                                  sink_completed, NULL, MHD_OPTION_HTTPS_MEM_KEY, tls->key,
+                                  MHD_OPTION_HTTPS_MEM_CERT, tls->cert, MHD_OPTION_END);
+    else
+        sink.d = MHD_start_daemon(flags | MHD_USE_TLS, 0, NULL, NULL, sink_handler, NULL,
+                                  MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_NOTIFY_COMPLETED,
+                                  sink_completed, NULL, MHD_OPTION_HTTPS_MEM_KEY, tls->key,
+                                  MHD_OPTION_HTTPS_MEM_CERT, tls->cert,
+                                  MHD_OPTION_HTTPS_MEM_TRUST, tls->trust, MHD_OPTION_END);
     if (!sink.d)
         return -1;
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(sink.d, MHD_DAEMON_INFO_BIND_PORT);
@@ -174,14 +266,45 @@ SINK_UNUSED static int sink_start(void)
     return sink.port ? 0 : -1;
 }
 
+SINK_UNUSED static int sink_start(void)
+{
+    return sink_start_on(0, NULL);
+}
+
+/* Stop listening (connections to the port are refused from now on), end
+ * hung requests, and forget what arrived. sink.port keeps its value, for
+ * sink_start_on() to come back on. */
 SINK_UNUSED static void sink_stop(void)
 {
+    pthread_mutex_lock(&sink.mu);
+    sink.stopping = true;
+    pthread_cond_broadcast(&sink.cv);
+    pthread_mutex_unlock(&sink.mu);
     if (sink.d)
         MHD_stop_daemon(sink.d);
     sink.d = NULL;
     for (size_t i = 0; i < sink.n; i++)
         free(sink.reqs[i].body);
     sink.n = sink.nscript = sink.pos = sink.arrived = 0;
+}
+
+/* Answer 401 to requests whose Authorization header is not exactly
+ * `value` (NULL: no check). */
+SINK_UNUSED static void sink_require_auth(const char *value)
+{
+    pthread_mutex_lock(&sink.mu);
+    snprintf(sink.auth, sizeof sink.auth, "%s", value ? value : "");
+    pthread_mutex_unlock(&sink.mu);
+}
+
+/* What to do after the script: SINK_ANSWER with `a` (NULL: 200, empty),
+ * SINK_HANG or SINK_CUT. */
+SINK_UNUSED static void sink_set_mode(sink_mode_t mode, const sink_answer_t *a)
+{
+    pthread_mutex_lock(&sink.mu);
+    sink.mode = mode;
+    sink.mode_answer = a ? *a : (sink_answer_t){200, NULL, "", 0, "application/x-protobuf", 0};
+    pthread_mutex_unlock(&sink.mu);
 }
 
 /* Answers for the next requests, in order; afterwards 200 with an empty body. */
@@ -230,7 +353,7 @@ SINK_UNUSED static const char *sink_header(const sink_req_t *r, const char *name
 
 SINK_UNUSED static char *sink_url(char *buf, size_t n, const char *path)
 {
-    snprintf(buf, n, "http://127.0.0.1:%u%s", sink.port, path);
+    snprintf(buf, n, "%s://127.0.0.1:%u%s", sink.tls ? "https" : "http", sink.port, path);
     return buf;
 }
 
@@ -252,6 +375,71 @@ SINK_UNUSED static unsigned dead_port(void)
     close(fd);
     return ntohs(sa.sin_port);
 }
+
+/* ---- TLS material ---- */
+
+#ifdef STITCH_SOURCE_DIR
+/* Throwaway certificates from tests/integration/tls_certs.sh in a fresh
+ * temporary directory: paths, and the PEM texts the server needs. */
+typedef struct sink_certs {
+    char dir[64];
+    char ca[128], other_ca[128], client_cert[128], client_key[128];
+    char *server_cert, *server_key, *ca_text; /* malloc'd PEM texts */
+} sink_certs_t;
+
+static char *sink_slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *buf = calloc(1, 65536);
+    size_t n = buf ? fread(buf, 1, 65535, f) : 0;
+    fclose(f);
+    if (buf && n == 0) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+/* 0, or -1 (with a line on stderr) when openssl or the files fail. */
+SINK_UNUSED static int sink_certs_make(sink_certs_t *c)
+{
+    memset(c, 0, sizeof *c);
+    snprintf(c->dir, sizeof c->dir, "/tmp/stitch-tls.XXXXXX");
+    if (!mkdtemp(c->dir))
+        return -1;
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "sh '%s/tests/integration/tls_certs.sh' '%s'", STITCH_SOURCE_DIR,
+             c->dir);
+    if (system(cmd) != 0) {
+        fprintf(stderr, "cannot make the test certificates (is openssl installed?)\n");
+        return -1;
+    }
+    snprintf(c->ca, sizeof c->ca, "%s/ca.pem", c->dir);
+    snprintf(c->other_ca, sizeof c->other_ca, "%s/other-ca.pem", c->dir);
+    snprintf(c->client_cert, sizeof c->client_cert, "%s/client.pem", c->dir);
+    snprintf(c->client_key, sizeof c->client_key, "%s/client.key", c->dir);
+    char p[128];
+    snprintf(p, sizeof p, "%s/server.pem", c->dir);
+    c->server_cert = sink_slurp(p);
+    snprintf(p, sizeof p, "%s/server.key", c->dir);
+    c->server_key = sink_slurp(p);
+    c->ca_text = sink_slurp(c->ca);
+    return c->server_cert && c->server_key && c->ca_text ? 0 : -1;
+}
+
+/* Free the texts and remove the directory. */
+SINK_UNUSED static int sink_certs_free(sink_certs_t *c)
+{
+    free(c->server_cert);
+    free(c->server_key);
+    free(c->ca_text);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", c->dir);
+    return c->dir[0] && system(cmd) == 0 ? 0 : -1;
+}
+#endif
 
 /* ---- decoding what arrived ---- */
 
@@ -407,7 +595,10 @@ SINK_UNUSED static void clear_env(void)
         "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_ZIPKIN_ENDPOINT",
         "OTEL_EXPORTER_ZIPKIN_TIMEOUT", "OTEL_BSP_SCHEDULE_DELAY", "OTEL_BSP_EXPORT_TIMEOUT",
         "OTEL_BSP_MAX_QUEUE_SIZE", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "OTEL_TRACES_SAMPLER",
-        "OTEL_TRACES_SAMPLER_ARG",
+        "OTEL_TRACES_SAMPLER_ARG", "OTEL_EXPORTER_OTLP_CERTIFICATE",
+        "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
+        "OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE", "OTEL_EXPORTER_OTLP_CLIENT_KEY",
+        "OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY",
     };
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
         unsetenv(vars[i]);

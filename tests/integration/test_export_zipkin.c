@@ -65,7 +65,8 @@ static int teardown(void **state)
 static stitch_exporter_t *exporter(void)
 {
     char url[128];
-    stitch_zipkin_opts_t o = {sink_url(url, sizeof url, "/api/v2/spans"), 0, true};
+    stitch_zipkin_opts_t o = {.endpoint = sink_url(url, sizeof url, "/api/v2/spans"),
+                              .no_env = true};
     stitch_exporter_t *e = NULL;
     assert_int_equal(stitch_zipkin_exporter_new(&e, &o), 0);
     assert_non_null(e);
