@@ -22,17 +22,6 @@
 #define STITCH_BIN_DIR "build/bin"
 #endif
 
-#if defined(__SANITIZE_ADDRESS__)
-#define SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SANITIZED 1
-#endif
-#endif
-#ifndef SANITIZED
-#define SANITIZED 0
-#endif
-
 /* ---- log capture ---- */
 
 static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -607,12 +596,16 @@ static void test_otlp_collector_down(void **state)
         (void)stitch_span_set_int(s, "i", i);
         stitch_span_end(s);
     }
-    double avg_us = (double)(mono_ns() - t0) / N / 1000.0;
-    print_message("collector down: %.3f us per span (start+attr+end)\n", avg_us);
-    assert_true(avg_us < (SANITIZED ? 20.0 : 2.0));
+    /* the cost per span with the collector down is a figure of
+     * bench_pipeline --sink down (bench/RESULTS.md), not asserted here */
+    print_message("collector down: %.3f us per span (start+attr+end)\n",
+                  (double)(mono_ns() - t0) / N / 1000.0);
     stitch_batch_stats_t st;
     assert_int_equal(stitch_batch_processor_stats(bp, &st), 0);
     assert_true(st.dropped > 0); /* the queue filled: dropped, not waited for */
+    assert_true(st.queued + st.dropped == N); /* every span accounted for */
+    /* memory bounded: at most the queue (2048) and one batch (512) in hand */
+    assert_true(st.queued <= 2048 + 512 + st.exported + st.failed);
     uint64_t t1 = mono_ns();
     (void)stitch_provider_shutdown(p, 2000);
     double took = (double)(mono_ns() - t1) / 1e9;
