@@ -10,6 +10,7 @@
 #     all, and the warning about a listener exposed without access control;
 #  C: TLS 1.3 only, configured from a YAML file and the environment;
 #  and the start-up errors of bad access settings (exit 2 with a message).
+#  and the stitch command against A: refused without a token (exit 4), served with one.
 # $1 = the build's bin directory.
 set -u
 BIN=$(cd "${1:?usage: test_access.sh BIN_DIR}" && pwd) || exit 1
@@ -292,6 +293,23 @@ expect "  gets no Access-Control-* header" $?
 check "CORS: a UI page is not part of it" 200 "$HTTP/" -H 'Origin: https://app.example.com'
 ! grep -qi '^Access-Control-' "$T/headers"
 expect "  (no Access-Control-* header)" $?
+# ---- the stitch command against the protected stitchd (docs/cli.md: exit 4 = refused) ----------
+"$BIN/stitch" services --server "$HTTP" --cacert "$T/ca.pem" >"$T/cli.out" 2>"$T/cli.err"
+rc=$?
+[ $rc -eq 4 ] && grep -q 'unauthorized' "$T/cli.err" && grep -q -- '--token-file' "$T/cli.err"
+expect "stitch services without a token: exit 4 and what to pass (exit $rc: $(head -c 200 "$T/cli.err"))" $?
+"$BIN/stitch" services --server "$HTTP" --cacert "$T/ca.pem" --token-file "$T/query.tok" >"$T/cli.out" 2>"$T/cli.err"
+rc=$?
+[ $rc -eq 0 ] && grep -qx 'access-test' "$T/cli.out"
+expect "stitch services --token-file --cacert: the service list (exit $rc: $(head -c 200 "$T/cli.out" "$T/cli.err" | tr '\n' ' '))" $?
+STITCH_TOKEN=$QUERY STITCH_CACERT=$T/ca.pem "$BIN/stitch" trace "$TID" --server "$HTTP" >"$T/cli.out" 2>"$T/cli.err"
+rc=$?
+[ $rc -eq 0 ] && grep -q 'accepted-first' "$T/cli.out" && grep -q 'zipkin-span' "$T/cli.out"
+expect "STITCH_TOKEN + STITCH_CACERT: stitch trace draws the trace (exit $rc)" $?
+"$BIN/stitch" services --server "$HTTP" >"$T/cli.out" 2>"$T/cli.err"
+rc=$?
+[ $rc -eq 3 ] && grep -qi 'cacert' "$T/cli.err"
+expect "stitch against the TLS port without --cacert: exit 3 with a --cacert hint (exit $rc)" $?
 kill -0 "$APID" 2>/dev/null
 expect "stitchd A is alive" $?
 
