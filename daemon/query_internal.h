@@ -11,6 +11,7 @@
  *   query_jaeger.c  Jaeger v1 endpoints and the Jaeger JSON trace writer
  *   query_v3.c      Jaeger v3 endpoints (OTLP/JSON through wire/)
  *   query_zipkin.c  Zipkin v2 endpoints (Zipkin JSON through wire/)
+ *   query_ui.c      the web UI's compact trace (/api/ui/traces/{id})
  *
  * Invariant: a handler either fills the response through query_ok() or
  * through query_fail(); it never leaves it half-set. Every string a search
@@ -212,5 +213,12 @@ int query_scope_ids(const stitch_span_data_t *spans, size_t n, uint32_t *ids, ui
 
 /* One Jaeger UI Trace object: {"traceID","spans","processes","warnings"}. */
 int query_jaeger_write_trace(stitch_buf_t *b, const query_trace_t *t);
+
+/* ---- the web UI's compact trace (query_ui.c) ----------------------------------------- */
+
+/* {"data":{…columns…},"errors":null} for one trace (docs/http-api.md). */
+int query_ui_write_trace(stitch_buf_t *b, const query_trace_t *t);
+/* GET /api/ui/traces/{id}; seg is the id's path segment. */
+int query_ui_trace(query_ctx_t *c, const char *seg, size_t seglen);
 
 #endif

@@ -632,6 +632,8 @@ int query_jaeger_route(query_ctx_t *c, const char *rest)
         return dependencies(c);
     if (n > 8 && !memcmp(rest, "/traces/", 8) && !memchr(rest + 8, '/', n - 8))
         return get_trace(c, rest + 8, n - 8);
+    if (n > 11 && !memcmp(rest, "/ui/traces/", 11) && !memchr(rest + 11, '/', n - 11))
+        return query_ui_trace(c, rest + 11, n - 11); /* stitch's own: the web UI's format */
     if (n > 10 && !memcmp(rest, "/services/", 10) && n >= 21 &&
         !memcmp(rest + n - 11, "/operations", 11)) {
         const char *seg = rest + 10;
