@@ -13,8 +13,8 @@ function trace(spans) {
     references: parent ? [{refType: 'CHILD_OF', traceID: 't', spanID: parent}] : [],
     tags: err ? [{key: 'error', type: 'bool', value: true}] : []}))};
 }
-const ids = (m, list) => Array.from(list, (i) => m.spans[i].spanID);
-const onPath = (m) => m.spans.filter((_, i) => m.onCP[i]).map((s) => s.spanID).sort();
+const ids = (m, list) => Array.from(list, (i) => m.spanID[i]);
+const onPath = (m) => m.spanID.filter((_, i) => m.onCP[i]).sort();
 const segs = (m, id) => {
   const i = m.byId.get(id), out = [];
   for (let k = m.cpAt[i] + m.cpN[i] - 1; k >= m.cpAt[i]; k--) out.push([m.cpSeg[2 * k], m.cpSeg[2 * k + 1]]);

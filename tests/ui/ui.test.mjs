@@ -113,6 +113,40 @@ try {
       /application\/json/.test(api.headers.get('content-type')));
   });
 
+  // ---- the UI's compact trace (/api/ui/traces/{id}) says what the Jaeger one says ----
+  await section('compact trace', async () => {
+    const {buildModel} = await import('../../ui/js/model.js');
+    for (const id of [CART, SLOW, XSS]) {
+      const cj = await (await fetch(d.http + '/api/ui/traces/' + id)).json();
+      const jj = await (await fetch(d.http + '/api/traces/' + id)).json();
+      const a = buildModel(cj.data), b = buildModel(jj.data[0]);
+      const same = (x, y) => JSON.stringify(x) === JSON.stringify(y);
+      const arr = (x) => Array.from(x);
+      check('compact ' + id.slice(0, 6) + ': same tree, times, services, errors, critical path',
+        same(a.spanID, b.spanID) && same(arr(a.order), arr(b.order)) && same(arr(a.parent), arr(b.parent)) &&
+        same(arr(a.start), arr(b.start)) && same(arr(a.dur), arr(b.dur)) && a.t0 === b.t0 &&
+        same(a.services, b.services) && same(arr(a.svc), arr(b.svc)) && same(arr(a.error), arr(b.error)) &&
+        same(arr(a.onCP), arr(b.onCP)) && same(arr(a.self), arr(b.self)));
+      const diff = [];
+      for (let i = 0; i < a.n; i++) {
+        const x = a.span(i), y = {...b.span(i)};
+        delete y.flags;
+        if (!same(x, y)) diff.push({i, compact: x, jaeger: y});
+      }
+      check('compact ' + id.slice(0, 6) + ': every span as the Jaeger API shows it', diff.length === 0, diff.slice(0, 1));
+      const pa = a.processes, pb = b.processes;
+      check('compact ' + id.slice(0, 6) + ': processes', same(pa, pb), {pa, pb});
+    }
+    const nf = await fetch(d.http + '/api/ui/traces/0123456789abcdef0123456789abcdef');
+    check('compact: unknown trace is 404 in the Jaeger error shape', nf.status === 404 &&
+      (await nf.json()).errors[0].msg === 'trace not found');
+    const bad = await fetch(d.http + '/api/ui/traces/xyz');
+    check('compact: malformed id is 400', bad.status === 400, bad.status);
+    const cj = await (await fetch(d.http + '/api/ui/traces/' + CART)).text();
+    const jj = await (await fetch(d.http + '/api/traces/' + CART)).text();
+    check('compact: smaller than Jaeger JSON', cj.length < jj.length, [cj.length, jj.length]);
+  });
+
   // ---- search ----
   await section('search', async () => {
     await page.goto(d.http + '/');
@@ -206,6 +240,39 @@ try {
     check('indentation follows depth', rows[4].indent > rows[3].indent && rows[3].indent > rows[0].indent &&
       rows[5].indent === rows[1].indent, rows.map((r) => r.indent));
     await page.screenshot({path: join(outDir, 'trace.png')});
+
+    // zoom: a drag across the ruler from 20 % to 60 % shows 10 ms … 30 ms of the 50 ms
+    const bars = () => page.$$eval('.row', (els) => Object.fromEntries(els.filter((e) => e.style.display !== 'none')
+      .map((e) => {
+        const tl = e.querySelector('.tl-col').getBoundingClientRect(), bar = e.querySelector('.bar').getBoundingClientRect();
+        return [e.dataset.spanId, {left: (bar.left - tl.left) / tl.width, width: bar.width / tl.width}];
+      })));
+    const rb = await page.$eval('.wf-head .ruler', (e) => { const r = e.getBoundingClientRect(); return {x: r.left, y: r.top, w: r.width, h: r.height}; });
+    check('not zoomed: no Reset zoom', await page.$eval('.zoom-reset', (e) => e.hidden));
+    await page.mouse.move(rb.x + rb.w * 0.2, rb.y + rb.h / 2);
+    await page.mouse.down();
+    await page.mouse.move(rb.x + rb.w * 0.4, rb.y + rb.h / 2, {steps: 4});
+    check('zoom: the dragged range is shown while dragging', await page.$eval('.ruler-sel', (e) => !e.hidden));
+    await page.mouse.move(rb.x + rb.w * 0.6, rb.y + rb.h / 2, {steps: 4});
+    await page.mouse.up();
+    const win = await page.evaluate(() => window.__stitchTraceView.win);
+    check('zoom: the window is the dragged range', near(win[0], 10000, 150) && near(win[1], 30000, 150), win);
+    const ticks = await page.$$eval('.wf-head .ruler .tick span', (els) => els.map((e) => e.textContent));
+    check('zoom: the ruler shows the window', /^(9\.9\d|10(\.0\d)?)ms$/.test(ticks[0]) && /^(29\.9\d|30(\.0\d)?)ms$/.test(ticks[4]), ticks);
+    const zb = await bars();
+    const ps = zb['0000000000000004']; // product-service 20..35 ms: 50 % .. 125 % of the window
+    check('zoom: bars placed against the window', ps && near(ps.left, (20000 - win[0]) / (win[1] - win[0]), 0.01) &&
+      near(ps.width, 15000 / (win[1] - win[0]), 0.01), {ps, win});
+    check('zoom: Reset zoom shown, window marked on the minimap', !(await page.$eval('.zoom-reset', (e) => e.hidden)) &&
+      !(await page.$eval('.mm-win', (e) => e.hidden)));
+    await page.screenshot({path: join(outDir, 'trace-zoomed.png')});
+    await page.click('.zoom-reset');
+    const ub = await bars();
+    check('zoom: Reset zoom shows the whole trace again', near(ub['0000000000000004'].left, 20 / 50, 0.004) &&
+      near(ub['0000000000000004'].width, 15 / 50, 0.004) && (await page.$eval('.zoom-reset', (e) => e.hidden)), ub['0000000000000004']);
+    // a click on the ruler (no drag) does not zoom
+    await page.mouse.click(rb.x + rb.w * 0.5, rb.y + rb.h / 2);
+    check('zoom: a click alone does not zoom', await page.$eval('.zoom-reset', (e) => e.hidden));
 
     // span details
     await page.click('.row[data-span-id="0000000000000003"] .op');
@@ -315,13 +382,13 @@ try {
     // loading: hold the trace's answer back
     let release;
     const held = new Promise((r) => { release = r; });
-    await page.route('**/api/traces/' + CART, async (route) => { await held; await route.continue(); });
+    await page.route('**/api/ui/traces/' + CART, async (route) => { await held; await route.continue(); });
     await page.goto(d.http + '/trace/' + CART);
     await page.waitForSelector('.state.loading');
     check('loading state while the trace comes', (await page.textContent('.state.loading')).includes('Loading trace'));
     release();
     await page.waitForSelector('.row .bar');
-    await page.unroute('**/api/traces/' + CART);
+    await page.unroute('**/api/ui/traces/' + CART);
     // unreachable: stitchd goes away under a loaded page
     await page.goto(d.http + '/search');
     await page.waitForSelector('#f-service option[value="frontend"]', {state: 'attached'});

@@ -1,17 +1,31 @@
-// ui/js/model.js — a Jaeger trace (GET /api/traces/{id}) turned into the
-// arrays the waterfall draws from, computed once when the trace loads:
-// tree order, depth, subtree sizes, start/duration relative to the trace,
-// service index, error flags, self time and the critical path. Flat typed
-// arrays indexed by span, so 50,000 spans cost a few MB and no per-row objects.
-// Invariant: every span appears exactly once in `order` (pre-order, children
-// by start time); a span whose parent is missing, or that sits in a
-// reference cycle, is shown as a root.
+// ui/js/model.js — a trace turned into the arrays the waterfall draws from,
+// computed once when the trace loads: tree order, depth, subtree sizes,
+// start/duration relative to the trace, service index, error flags, self
+// time and the critical path. Flat typed arrays indexed by span, so 50,000
+// spans cost a few MB and no per-row objects.
+//
+// Two inputs: the compact trace the UI fetches (GET /api/ui/traces/{id},
+// docs/http-api.md: columns and a dictionary, parents already resolved),
+// and a Jaeger v1 trace (GET /api/traces/{id}). Either way the model
+// offers `span(i)`, span i as a Jaeger span object (built when asked, for
+// the details panel and find), `spanID[i]`, `opName(i)` and `byId`.
+// Invariant: every span appears exactly once in `order` (pre-order,
+// children by start time); a span whose parent is missing, or that sits in
+// a reference cycle, is shown as a root.
 
 const isErrorTag = (t) =>
   (t.key === 'error' && (t.value === true || t.value === 'true')) ||
   (t.key === 'otel.status_code' && t.value === 'ERROR');
 
 export function buildModel(trace) {
+  const c = trace && Array.isArray(trace.spanID) && Array.isArray(trace.dict)
+    ? fromCompact(trace) : fromJaeger(trace);
+  return finish(c);
+}
+
+// ---- inputs -------------------------------------------------------------------------
+
+function fromJaeger(trace) {
   const spans = trace.spans || [];
   const n = spans.length;
   const processes = trace.processes || {};
@@ -22,13 +36,14 @@ export function buildModel(trace) {
   const services = [];
   const svcOfProc = new Map();
   const svc = new Int32Array(n);
-  let t0 = Infinity, t1 = -Infinity;
+  let t0 = Infinity;
   const start = new Float64Array(n), dur = new Float64Array(n);
   const parent = new Int32Array(n).fill(-1);
   const error = new Uint8Array(n);
-  let errors = 0;
+  const spanID = new Array(n);
   for (let i = 0; i < n; i++) {
     const sp = spans[i];
+    spanID[i] = sp.spanID;
     let k = svcOfProc.get(sp.processID);
     if (k === undefined) {
       const p = processes[sp.processID];
@@ -41,7 +56,6 @@ export function buildModel(trace) {
     start[i] = +sp.startTime || 0;
     dur[i] = Math.max(0, +sp.duration || 0);
     if (start[i] < t0) t0 = start[i];
-    if (start[i] + dur[i] > t1) t1 = start[i] + dur[i];
     const refs = sp.references;
     if (refs) {
       // the parent: the first CHILD_OF in this trace, else the first reference in it
@@ -56,11 +70,138 @@ export function buildModel(trace) {
       parent[i] = p;
     }
     const tags = sp.tags;
-    if (tags) for (const t of tags) if (isErrorTag(t)) { error[i] = 1; errors++; break; }
+    if (tags) for (const t of tags) if (isErrorTag(t)) { error[i] = 1; break; }
   }
-  if (!n) { t0 = 0; t1 = 0; }
+  if (!n) t0 = 0;
   for (let i = 0; i < n; i++) start[i] -= t0; // relative to the trace start from here on
-  const total = t1 - t0;
+  return {
+    n, services, svc, start, dur, parent, error, t0, spanID,
+    traceID: trace.traceID || (n ? spans[0].traceID : ''),
+    processes, byId,
+    span: (i) => spans[i],
+    opName: (i) => spans[i].operationName,
+  };
+}
+
+const KINDS = ['internal', 'internal', 'server', 'client', 'producer', 'consumer'];
+const jtype = (v) => typeof v === 'string' ? 'string' : typeof v === 'boolean' ? 'bool'
+  : Number.isInteger(v) ? 'int64' : 'float64';
+
+// The compact trace: columns, a dictionary of every string and value
+// (`dict`), times in µs from `t0`, parents as span indices.
+function fromCompact(d) {
+  const n = d.n | 0, dict = d.dict, t0 = +d.t0 || 0;
+  const svcOfProc = (d.processes || []).map((p) => String(dict[p[0]]) || 'unknown_service');
+  // services, in order of first appearance
+  const services = [], svcIndex = new Map();
+  const svc = new Int32Array(n), proc = d.process;
+  for (let i = 0; i < n; i++) {
+    const name = svcOfProc[proc[i]];
+    let k = svcIndex.get(name);
+    if (k === undefined) { k = services.length; services.push(name); svcIndex.set(name, k); }
+    svc[i] = k;
+  }
+  const start = Float64Array.from(d.start), dur = Float64Array.from(d.duration);
+  const parent = Int32Array.from(d.parent);
+  for (let i = 0; i < n; i++) if (parent[i] >= n || parent[i] === i) parent[i] = -1;
+  const error = new Uint8Array(n);
+  const status = d.status, tags = d.tags;
+  const kErr = dict.indexOf('error'), kStatus = dict.indexOf('otel.status_code');
+  const vErr = [dict.indexOf(true), dict.indexOf('true')], vStatus = dict.indexOf('ERROR');
+  for (let i = 0; i < n; i++) {
+    if (status[i] === 2) { error[i] = 1; continue; }
+    const t = tags[i];
+    for (let k = 0; k < t.length; k += 2) {
+      if ((t[k] === kErr && (t[k + 1] === vErr[0] || t[k + 1] === vErr[1])) ||
+          (t[k] === kStatus && t[k + 1] === vStatus && vStatus >= 0)) { error[i] = 1; break; }
+    }
+  }
+  const traceID = d.traceID;
+  const kv = (list) => {
+    const out = [];
+    for (let k = 0; k + 1 < list.length; k += 2) {
+      const v = dict[list[k + 1]];
+      out.push({key: String(dict[list[k]]), type: jtype(v), value: v});
+    }
+    return out;
+  };
+  // events, references and extras by span (CSR over the flat lists, built on first use)
+  let evAt = null, refAt = null, extra = null;
+  const byFirst = (list) => {
+    const at = new Int32Array(n + 1);
+    for (const e of list) at[e[0] + 1]++;
+    for (let i = 0; i < n; i++) at[i + 1] += at[i];
+    return at; // the lists come ordered by span
+  };
+  let processes = null;
+  const procs = () => {
+    if (!processes) {
+      processes = {};
+      (d.processes || []).forEach((p, k) => { processes['p' + (k + 1)] = {serviceName: svcOfProc[k], tags: kv(p[1])}; });
+    }
+    return processes;
+  };
+  let byId = null;
+  const span = (i) => {
+    if (!evAt) {
+      evAt = byFirst(d.events || []); refAt = byFirst(d.refs || []);
+      extra = new Map((d.extra || []).map((x) => [x[0], x]));
+    }
+    const out = {traceID, spanID: d.spanID[i], operationName: String(dict[d.name[i]]),
+      references: [], startTime: t0 + start[i], duration: dur[i], tags: [], logs: [],
+      processID: 'p' + (proc[i] + 1), warnings: null};
+    const refs = (d.refs || []).slice(refAt[i], refAt[i + 1]);
+    const p = parent[i];
+    if (p >= 0 && !refs.some((r) => r[3] === d.spanID[p] && r[2] === traceID))
+      out.references.push({refType: 'CHILD_OF', traceID, spanID: d.spanID[p]});
+    for (const r of refs) out.references.push({refType: r[1] ? 'FOLLOWS_FROM' : 'CHILD_OF', traceID: r[2], spanID: r[3]});
+    // tags in the Jaeger writer's order (daemon/query_jaeger.c)
+    const sc = d.scopes[d.scope[i]] || [0, 0];
+    const str = (key, value) => out.tags.push({key, type: 'string', value});
+    if (dict[sc[0]]) str('otel.scope.name', dict[sc[0]]);
+    if (dict[sc[1]]) str('otel.scope.version', dict[sc[1]]);
+    out.tags.push(...kv(tags[i]));
+    str('span.kind', KINDS[d.kind[i]] || 'internal');
+    if (status[i] === 1) str('otel.status_code', 'OK');
+    if (status[i] === 2) { str('otel.status_code', 'ERROR'); out.tags.push({key: 'error', type: 'bool', value: true}); }
+    const x = extra.get(i);
+    if (x) {
+      if (x[1]) str('otel.status_description', dict[x[1]]);
+      if (x[2]) str('w3c.tracestate', dict[x[2]]);
+      const cnt = (key, v) => { if (v) out.tags.push({key, type: 'int64', value: v}); };
+      cnt('otel.dropped_attributes_count', x[3]); cnt('otel.dropped_events_count', x[4]);
+      cnt('otel.dropped_links_count', x[5]);
+    }
+    for (let k = evAt[i]; k < evAt[i + 1]; k++) {
+      const e = d.events[k], fields = kv(e[3]);
+      const name = dict[e[2]];
+      if (name && !fields.some((f) => f.key === 'event')) fields.unshift({key: 'event', type: 'string', value: name});
+      if (e[4]) fields.push({key: 'otel.dropped_attributes_count', type: 'int64', value: e[4]});
+      out.logs.push({timestamp: t0 + e[1], fields});
+    }
+    return out;
+  };
+  return {
+    n, services, svc, start, dur, parent, error, t0, spanID: d.spanID, traceID,
+    get processes() { return procs(); },
+    get byId() {
+      if (!byId) { byId = new Map(); for (let i = 0; i < n; i++) byId.set(d.spanID[i], i); }
+      return byId;
+    },
+    span,
+    opName: (i) => String(dict[d.name[i]]),
+  };
+}
+
+// ---- the tree, self time, critical path -------------------------------------------------
+
+function finish(c) {
+  const {n, start, dur, parent} = c;
+  let errors = 0, total = 0;
+  for (let i = 0; i < n; i++) {
+    errors += c.error[i];
+    if (start[i] + dur[i] > total) total = start[i] + dur[i];
+  }
 
   // children lists (CSR), each sorted by start time
   const byStart = (a, b) => start[a] - start[b] || a - b;
@@ -81,10 +222,10 @@ export function buildModel(trace) {
       order[len++] = i;
       if (depth[i] > maxDepth) maxDepth = depth[i];
       for (let k = kidAt[i + 1] - 1; k >= kidAt[i]; k--) {
-        const c = kids[k];
-        if (pos[c] >= 0) continue;
-        depth[c] = depth[i] + 1;
-        stack[sp++] = c;
+        const ch = kids[k];
+        if (pos[ch] >= 0) continue;
+        depth[ch] = depth[i] + 1;
+        stack[sp++] = ch;
       }
     }
   };
@@ -117,11 +258,12 @@ export function buildModel(trace) {
   const cp = criticalPath(roots, start, dur, kidAt, kids, total);
 
   const root = roots.length ? roots[0] : -1;
-  return {
-    spans, processes, n, services, svc, start, dur, parent, error, errors, t0, total,
-    kidAt, kids, order, pos, depth, size, maxDepth, roots, root, byId, self,
+  const m = c;
+  Object.assign(m, {
+    errors, total, kidAt, kids, order, pos, depth, size, maxDepth, roots, root, self,
     onCP: cp.on, cpAt: cp.segAt, cpN: cp.segN, cpSeg: cp.seg, searchText: null,
-  };
+  });
+  return m;
 }
 
 // Children of each span as one flat list (CSR): span i's children are
@@ -231,7 +373,7 @@ export function searchText(m, i) {
   if (!m.searchText) m.searchText = new Array(m.n);
   let t = m.searchText[i];
   if (t !== undefined) return t;
-  const sp = m.spans[i];
+  const sp = m.span(i);
   const parts = [m.services[m.svc[i]], sp.operationName, sp.spanID];
   if (sp.tags) for (const g of sp.tags) parts.push(g.key + '=' + g.value);
   if (sp.logs) for (const l of sp.logs) if (l.fields) for (const f of l.fields) parts.push(f.key + '=' + f.value);

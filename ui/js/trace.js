@@ -24,13 +24,12 @@ export function renderTrace(main, ctx) {
   page.appendChild(loadingState('Loading trace ' + id + '…'));
   const ac = new AbortController();
   const t0 = performance.now();
-  api.trace(id, {signal: ac.signal}).then((r) => {
-    const tr = r.data && r.data[0];
-    if (!tr || !tr.spans || !tr.spans.length) throw new api.ApiError('notfound', 404, 'trace not found');
+  api.trace(id, {signal: ac.signal}).then((tr) => {
+    if (!tr || !tr.n) throw new api.ApiError('notfound', 404, 'trace not found');
     const m = buildModel(tr);
     performance.mark('stitch:trace-model');
     clear(page);
-    const view = new TraceView(page, m, r.text, params, state);
+    const view = new TraceView(page, m, params, state);
     window.__stitchTraceView = view; // for tests and the benchmark
     view.loadMs = performance.now() - t0;
     // the first waterfall is in the DOM now, and on screen after the next frame
@@ -48,6 +47,7 @@ export function loadingState(text) {
 }
 
 export function errorState(e, id, retry) {
+  if (e.kind === 'auth') return tokenState(e, retry);
   if (e.kind === 'notfound' && id !== undefined)
     return h('div', {class: 'state notfound', role: 'alert'},
       h('h2', null, 'Trace not found'),
@@ -64,10 +64,32 @@ export function errorState(e, id, retry) {
     retry ? h('button', {type: 'button', onclick: retry}, 'Retry') : null);
 }
 
+// 401 from the query API: this stitchd wants a query token. The token goes
+// to sessionStorage (api.js) and the page's request runs again; a refused
+// token brings this state back with stitchd's message.
+function tokenState(e, retry) {
+  const input = h('input', {type: 'password', class: 'token-input', name: 'token', autocomplete: 'off',
+    spellcheck: 'false', 'aria-label': 'query token', placeholder: 'token'});
+  const form = h('form', {class: 'token-form', onsubmit: (ev) => {
+    ev.preventDefault();
+    const t = input.value.trim();
+    if (!t) { input.focus(); return; }
+    api.setToken(t);
+    if (retry) retry(); else location.reload();
+  }}, input, h('button', {type: 'submit', class: 'primary'}, 'Use token'));
+  const st = h('div', {class: 'state auth', role: 'alert'},
+    h('h2', null, 'This stitchd needs a token'),
+    h('p', null, 'Its query API answers only requests that carry the query token ' +
+      '(stitchd --query-token-file). Enter it to go on; it is kept for this browser tab only.'),
+    e.sentToken ? h('p', {class: 'token-error'}, 'The token was not accepted (' + e.message + '). Try again.') : null,
+    form);
+  setTimeout(() => input.focus(), 0);
+  return st;
+}
+
 class TraceView {
-  constructor(page, m, rawText, params, state) {
+  constructor(page, m, params, state) {
     this.m = m;
-    this.raw = rawText;
     this.collapsed = new Uint8Array(m.n);
     this.rows = visibleRows(m, this.collapsed);
     this.selected = -1;
@@ -76,6 +98,7 @@ class TraceView {
     this.matchList = [];   // span indices in tree order
     this.matchAt = -1;
     this.version = 0;      // bumped when every row must be refilled
+    this.win = [0, m.total]; // the time window shown (µs from the trace start): zoom
     this.pool = [];
     this.listeners = [];
     this.buildDom(page);
@@ -98,7 +121,6 @@ class TraceView {
 
   buildDom(page) {
     const m = this.m;
-    const root = m.spans[m.root];
     const svcCount = new Map();
     for (let i = 0; i < m.n; i++) svcCount.set(m.svc[i], (svcCount.get(m.svc[i]) || 0) + 1);
     const rootSvc = m.services[m.svc[m.root]];
@@ -115,8 +137,8 @@ class TraceView {
     const header = h('header', {class: 'trace-head'},
       h('h1', null,
         h('span', {class: 'swatch', style: {background: colorFor(rootSvc)}}),
-        h('span', {class: 'trace-title'}, rootSvc + ': ' + root.operationName),
-        h('code', {class: 'trace-id', title: 'trace id'}, root.traceID)),
+        h('span', {class: 'trace-title'}, rootSvc + ': ' + m.opName(m.root)),
+        h('code', {class: 'trace-id', title: 'trace id'}, m.traceID)),
       h('dl', {class: 'trace-meta'},
         meta('Trace start', fmtTime(m.t0)), meta('Duration', fmtDuration(m.total)),
         meta('Services', String(m.services.length)), meta('Depth', String(m.maxDepth + 1)),
@@ -133,9 +155,11 @@ class TraceView {
           onclick: () => this.nextMatch(1)}, '▼'),
         h('label', {class: 'cp-label', title: 'highlight the critical path (c)'}, this.cpToggle,
           ' Critical path'),
+        this.zoomReset = h('button', {type: 'button', class: 'zoom-reset', hidden: true,
+          title: 'show the whole trace again', onclick: () => this.setWindow(0, this.m.total)}, 'Reset zoom'),
         h('button', {type: 'button', onclick: () => this.expandAll()}, 'Expand all'),
         h('button', {type: 'button', onclick: () => this.collapseAll()}, 'Collapse all'),
-        h('button', {type: 'button', class: 'download', onclick: () => this.download()},
+        this.downloadBtn = h('button', {type: 'button', class: 'download', onclick: () => this.download()},
           'Download JSON')));
     // minimap
     this.mmCanvas = h('canvas', {class: 'mm-canvas'});
@@ -153,13 +177,21 @@ class TraceView {
       this.minimap.addEventListener('pointermove', move);
       this.minimap.addEventListener('pointerup', up);
     });
-    // ruler
-    this.ruler = h('div', {class: 'tl-col ruler'});
+    // ruler: its ticks follow the time window; a drag on it zooms into a window
+    this.ruler = h('div', {class: 'tl-col ruler', title: 'drag to zoom into a time window; double-click to reset'});
+    this.ticks = [];
     for (let k = 0; k <= 4; k++) {
-      const tick = h('div', {class: 'tick' + (k === 4 ? ' last' : ''), style: {left: (k * 25) + '%'}},
-        h('span', null, fmtDuration((m.total * k) / 4)));
-      this.ruler.appendChild(tick);
+      const label = h('span');
+      this.ruler.appendChild(h('div', {class: 'tick' + (k === 4 ? ' last' : ''), style: {left: (k * 25) + '%'}}, label));
+      this.ticks.push(label);
     }
+    this.rulerSel = h('div', {class: 'ruler-sel', hidden: true});
+    this.ruler.appendChild(this.rulerSel);
+    this.ruler.addEventListener('pointerdown', (e) => this.zoomDrag(e));
+    this.ruler.addEventListener('dblclick', () => this.setWindow(0, this.m.total));
+    this.mmWin = h('div', {class: 'mm-win', hidden: true});
+    this.minimap.appendChild(this.mmWin);
+    this.updateRuler();
     const head = h('div', {class: 'wf-head'},
       h('div', {class: 'name-col'}, 'Service & Operation'), this.ruler);
     this.spacer = h('div', {class: 'wf-spacer'});
@@ -235,11 +267,10 @@ class TraceView {
   }
 
   fillRow(r, i, m) {
-    const sp = m.spans[i];
     const service = m.services[m.svc[i]];
     const color = colorFor(service);
     const d = m.depth[i];
-    r.el.dataset.spanId = sp.spanID;
+    r.el.dataset.spanId = m.spanID[i];
     r.el.setAttribute('aria-level', String(d + 1));
     r.indent.style.width = (Math.min(d, MAX_INDENT) * INDENT) + 'px';
     r.depthN.textContent = d > MAX_INDENT ? String(d) : '';
@@ -248,10 +279,10 @@ class TraceView {
     if (kids) r.el.setAttribute('aria-expanded', this.collapsed[i] ? 'false' : 'true');
     else r.el.removeAttribute('aria-expanded');
     r.svc.textContent = service;
-    r.op.textContent = sp.operationName;
+    r.op.textContent = m.opName(i);
     r.name.style.borderLeftColor = color;
-    const total = m.total || 1;
-    const left = (m.start[i] / total) * 100, width = (m.dur[i] / total) * 100;
+    const [wa, wb] = this.win, span = (wb - wa) || 1;
+    const left = ((m.start[i] - wa) / span) * 100, width = (m.dur[i] / span) * 100;
     r.bar.style.left = left + '%';
     r.bar.style.width = width + '%';
     r.bar.style.background = color;
@@ -272,9 +303,11 @@ class TraceView {
     r.label.textContent = text;
     // the label goes after the bar, or before it when the bar ends late, or
     // inside its right end when the bar fills the row
-    const where = left + width <= 70 ? 'after' : left >= 20 ? 'before' : 'inside';
-    r.label.style.left = where === 'after' ? (left + width) + '%' : '';
-    r.label.style.right = where === 'before' ? (100 - left) + '%' : where === 'inside' ? (100 - left - width) + '%' : '';
+    // (by the part of the bar inside the window, when zoomed)
+    const L = Math.max(0, left), R = Math.min(100, left + width);
+    const where = R <= 70 ? 'after' : L >= 20 ? 'before' : 'inside';
+    r.label.style.left = where === 'after' ? Math.max(0, R) + '%' : '';
+    r.label.style.right = where === 'before' ? Math.max(0, 100 - L) + '%' : where === 'inside' ? Math.max(0, 100 - R) + '%' : '';
     r.label.className = 'dur ' + where;
     const cls = r.el.classList;
     cls.toggle('selected', i === this.selected);
@@ -320,6 +353,64 @@ class TraceView {
     const rect = this.minimap.getBoundingClientRect();
     const f = Math.min(1, Math.max(0, (e.clientY - rect.top) / rect.height));
     this.scroller.scrollTop = f * this.rows.length * ROW - this.viewH / 2;
+  }
+
+  // ---- zoom: a time window ----------------------------------------------------------
+
+  // Show [a, b] (µs from the trace start) across the timeline.
+  setWindow(a, b) {
+    const total = this.m.total;
+    a = Math.max(0, Math.min(a, total));
+    b = Math.max(a, Math.min(b, total));
+    if (b - a < 1) b = Math.min(total, a + 1);
+    this.win = [a, b];
+    this.updateRuler();
+    this.refresh();
+  }
+
+  updateRuler() {
+    const [a, b] = this.win, total = this.m.total;
+    for (let k = 0; k <= 4; k++) this.ticks[k].textContent = fmtDuration(a + ((b - a) * k) / 4);
+    const zoomed = a > 0 || b < total;
+    this.zoomReset.hidden = !zoomed;
+    this.ruler.classList.toggle('zoomed', zoomed);
+    this.mmWin.hidden = !zoomed;
+    if (zoomed) {
+      const t = total || 1;
+      this.mmWin.style.left = (a / t) * 100 + '%';
+      this.mmWin.style.width = ((b - a) / t) * 100 + '%';
+    }
+  }
+
+  // A drag across the ruler selects the window to zoom into (a click alone does nothing).
+  zoomDrag(e) {
+    if (e.button !== 0) return;
+    const rect = this.ruler.getBoundingClientRect();
+    const x0 = e.clientX - rect.left;
+    const frac = (x) => Math.min(1, Math.max(0, x / rect.width));
+    this.ruler.setPointerCapture(e.pointerId);
+    const sel = this.rulerSel;
+    const move = (ev) => {
+      const x = ev.clientX - rect.left;
+      const l = frac(Math.min(x0, x)), r = frac(Math.max(x0, x));
+      sel.hidden = false;
+      sel.style.left = l * 100 + '%';
+      sel.style.width = (r - l) * 100 + '%';
+    };
+    const up = (ev) => {
+      this.ruler.removeEventListener('pointermove', move);
+      this.ruler.removeEventListener('pointerup', up);
+      this.ruler.removeEventListener('pointercancel', up);
+      sel.hidden = true;
+      const x = ev.clientX - rect.left;
+      if (ev.type !== 'pointerup' || Math.abs(x - x0) < 4) return;
+      const [a, b] = this.win;
+      const l = frac(Math.min(x0, x)), r = frac(Math.max(x0, x));
+      this.setWindow(a + (b - a) * l, a + (b - a) * r);
+    };
+    this.ruler.addEventListener('pointermove', move);
+    this.ruler.addEventListener('pointerup', up);
+    this.ruler.addEventListener('pointercancel', up);
   }
 
   // ---- rows, selection, collapse ---------------------------------------------------
@@ -474,14 +565,14 @@ class TraceView {
   showDetail(i) {
     const d = clear(this.detail);
     if (i < 0) { d.hidden = true; this.body.classList.remove('with-detail'); this.onResize(); return; }
-    const m = this.m, sp = m.spans[i];
+    const m = this.m, sp = m.span(i);
     const service = m.services[m.svc[i]];
     const proc = m.processes[sp.processID] || {};
     const kind = spanKind(sp);
     const tags = sp.tags || [];
     const status = tagValue(tags, 'otel.status_code');
     const statusMsg = tagValue(tags, 'otel.status_description');
-    const parentRef = m.parent[i] >= 0 ? m.spans[m.parent[i]] : null;
+    const parentID = m.parent[i] >= 0 ? m.spanID[m.parent[i]] : null;
     d.append(
       h('div', {class: 'detail-head'},
         h('h2', null, h('span', {class: 'swatch', style: {background: colorFor(service)}}),
@@ -496,7 +587,7 @@ class TraceView {
         meta('Status', (status || 'UNSET') + (statusMsg ? ': ' + statusMsg : ''), m.error[i] ? 'has-errors' : ''),
         meta('Critical path', m.onCP[i] ? 'yes' : 'no'),
         meta('Span ID', sp.spanID), meta('Trace ID', sp.traceID),
-        meta('Parent ID', parentRef ? parentRef.spanID : '—')),
+        meta('Parent ID', parentID || '—')),
       section('Tags', tags.length, kvTable(tags)),
       section('Events', (sp.logs || []).length,
         h('ol', {class: 'events'}, (sp.logs || []).map((l) =>
@@ -531,14 +622,21 @@ class TraceView {
     return section('References', refs.length, h('ul', {class: 'refs'}, items));
   }
 
+  // The Jaeger JSON of the trace (GET /api/traces/{id}), fetched when asked for.
   download() {
-    const blob = new Blob([this.raw], {type: 'application/json'});
-    const url = URL.createObjectURL(blob);
-    const a = h('a', {href: url, download: 'trace-' + this.m.spans[this.m.root].traceID + '.json'});
-    document.body.appendChild(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 10000);
+    const id = this.m.traceID;
+    this.downloadBtn.disabled = true;
+    api.traceJaegerText(id).then((text) => {
+      const blob = new Blob([text], {type: 'application/json'});
+      const url = URL.createObjectURL(blob);
+      const a = h('a', {href: url, download: 'trace-' + id + '.json'});
+      document.body.appendChild(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10000);
+    }).catch((e) => {
+      this.downloadBtn.title = 'download failed: ' + e.message;
+    }).finally(() => { this.downloadBtn.disabled = false; });
   }
 }
 
