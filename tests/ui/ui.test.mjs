@@ -374,6 +374,64 @@ try {
     await page.screenshot({path: join(outDir, 'dependencies.png'), fullPage: true});
   });
 
+  // ---- query token ----
+  // stitchd's --query-token-file is not in this tree yet, so the 401s come
+  // from page.route: every /api/ request without the bearer token is
+  // answered as stitchd will (401, WWW-Authenticate, a JSON error body).
+  await section('token', async () => {
+    const TOKEN = 's3cret-token';
+    const tctx = await browser.newContext({viewport: {width: 1280, height: 860}});
+    const tp = await tctx.newPage();
+    tp.on('pageerror', (e) => pageErrors.push(String(e)));
+    const seen = [];
+    await tp.route('**/api/**', async (route) => {
+      const auth = route.request().headers()['authorization'] || '';
+      seen.push({url: route.request().url(), auth});
+      if (auth === 'Bearer ' + TOKEN) return route.continue();
+      return route.fulfill({status: 401, contentType: 'application/json',
+        headers: {'WWW-Authenticate': 'Bearer realm="stitchd"'},
+        body: JSON.stringify({data: null, errors: [{code: 401, msg: auth ? 'invalid bearer token' : 'missing bearer token'}]})});
+    });
+    await tp.goto(d.http + '/trace/' + CART);
+    await tp.waitForSelector('.state.auth');
+    const t1 = await tp.textContent('.state.auth');
+    check('token: a 401 shows "this stitchd needs a token"', t1.includes('This stitchd needs a token') &&
+      (await tp.$('.state.auth input[type=password]')) !== null && !(await tp.$('.token-error')), t1);
+    check('token: the first request went without a token', seen.length > 0 && seen[0].auth === '', seen);
+    await tp.screenshot({path: join(outDir, 'token.png')});
+    await tp.fill('.state.auth input[type=password]', 'wrong');
+    await tp.click('.state.auth button[type=submit]');
+    await tp.waitForSelector('.token-error');
+    const t2 = await tp.textContent('.state.auth');
+    check('token: a wrong token shows the state again with an error', t2.includes('not accepted') &&
+      t2.includes('invalid bearer token'), t2);
+    await tp.fill('.state.auth input[type=password]', TOKEN);
+    await tp.click('.state.auth button[type=submit]');
+    await tp.waitForSelector('.row .bar');
+    const shown = await tp.$$eval('.row', (els) => els.filter((e) => e.style.display !== 'none').length);
+    check('token: the right token opens the trace', shown === 6, shown);
+    check('token: kept in sessionStorage', (await tp.evaluate(() => sessionStorage.getItem('stitch.token'))) === TOKEN);
+    // a reload: prefetch.js sends it too
+    seen.length = 0;
+    await tp.reload();
+    await tp.waitForSelector('.row .bar');
+    check('token: prefetch.js sends the token', seen.some((r) => r.url.includes('/api/ui/traces/') && r.auth === 'Bearer ' + TOKEN) &&
+      seen.every((r) => r.auth === 'Bearer ' + TOKEN), seen);
+    // and the other pages' requests
+    await tp.click('a.navlink[data-nav="search"]');
+    await tp.waitForSelector('#f-service option[value="frontend"]', {state: 'attached'});
+    await tp.goto(d.http + '/dependencies?lookback=1h');
+    await tp.waitForSelector('svg.dep-graph g.edge');
+    check('token: search and dependencies send it (every /api request)', seen.length > 3 &&
+      seen.every((r) => r.auth === 'Bearer ' + TOKEN), seen.filter((r) => r.auth !== 'Bearer ' + TOKEN));
+    // the download goes through the same door
+    await tp.goto(d.http + '/trace/' + CART);
+    await tp.waitForSelector('.row .bar');
+    const [tdl] = await Promise.all([tp.waitForEvent('download'), tp.click('button.download')]);
+    check('token: Download JSON with the token', tdl.suggestedFilename() === `trace-${CART}.json`);
+    await tctx.close();
+  });
+
   // ---- states ----
   await section('states', async () => {
     await page.goto(d.http + '/trace/0123456789abcdef0123456789abcdef');

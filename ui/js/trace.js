@@ -300,6 +300,8 @@ class TraceView {
     } else r.cp.style.display = 'none';
     let text = fmtDuration(m.dur[i]);
     if (kids) text += ' · self ' + fmtDuration(m.self[i]);
+    // zoomed, a span wholly outside the window says on which side it is
+    if (left >= 100) text += ' ▸'; else if (left + width <= 0) text = '◂ ' + text;
     r.label.textContent = text;
     // the label goes after the bar, or before it when the bar ends late, or
     // inside its right end when the bar fills the row
