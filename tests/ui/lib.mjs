@@ -15,8 +15,15 @@ const require = createRequire(join(here, 'package.json'));
 export const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic'];
 
+// STITCH_UI_BROWSER=firefox: Debian's firefox-esr instead, driven over
+// WebDriver BiDi (playwright-core's "moz-firefox" channel, experimental in
+// playwright; its default Firefox protocol, Juggler, needs Playwright's own
+// patched Firefox build). docs/ui.md, "Firefox".
 export async function launchBrowser() {
-  const {chromium} = require('playwright-core');
+  const {chromium, firefox} = require('playwright-core');
+  if (process.env.STITCH_UI_BROWSER === 'firefox')
+    return firefox.launch({channel: 'moz-firefox', executablePath: process.env.FIREFOX || '/usr/bin/firefox-esr',
+      headless: true, timeout: 120000});
   return chromium.launch({executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     args: CHROMIUM_FLAGS, headless: true});
 }
