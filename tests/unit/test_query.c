@@ -5,7 +5,8 @@
  * and the answers are parsed back with jansson (duplicate keys rejected)
  * and compared field by field. Also: every search parameter, every
  * validation error (400 naming the parameter), unknown ids (404), unknown
- * paths, the parameter parsers, and the time to render a 50,000-span trace.
+ * paths, the parameter parsers, the web UI's compact trace (/api/ui/traces),
+ * and the time to render a 50,000-span trace.
  *
  * The fixture (times relative to now, so default lookbacks cover it):
  *   T1 (128-bit id) frontend → api-gateway → cart-service → product-service → product-db,
@@ -584,6 +585,152 @@ static void test_query_v1_trace(void **state)
     /* upper case works too */
     a = CALL("/api/traces/A1B2C3D40102030405060708090A0B0C", NULL);
     v1_data(&a, 1);
+    done(&a);
+}
+
+/* ---- /api/ui/traces/{id}: the web UI's compact trace ---------------------------------- */
+
+/* dict[column[i]] */
+static json_t *ui_at(json_t *d, const char *col, size_t i)
+{
+    json_t *k = json_array_get(jget(d, col), i);
+    assert_true(json_is_integer(k));
+    json_t *v = json_array_get(jget(d, "dict"), (size_t)json_integer_value(k));
+    assert_non_null(v);
+    return v;
+}
+
+static size_t ui_span_named(json_t *d, const char *name)
+{
+    for (size_t i = 0; i < (size_t)jint(d, "n"); i++)
+        if (!strcmp(json_string_value(ui_at(d, "name", i)), name))
+            return i;
+    fail_msg("no span named %s", name);
+    return 0;
+}
+
+/* the value of `key` in a [key, value, …] list of dictionary indices, or NULL */
+static json_t *ui_kv(json_t *d, json_t *list, const char *key)
+{
+    json_t *dict = jget(d, "dict");
+    for (size_t k = 0; k + 1 < json_array_size(list); k += 2)
+        if (!strcmp(json_string_value(json_array_get(dict, (size_t)json_integer_value(json_array_get(list, k)))), key))
+            return json_array_get(dict, (size_t)json_integer_value(json_array_get(list, k + 1)));
+    return NULL;
+}
+
+static json_int_t ui_int(json_t *d, const char *col, size_t i)
+{
+    json_t *v = json_array_get(jget(d, col), i);
+    assert_true(json_is_integer(v));
+    return json_integer_value(v);
+}
+
+static void test_query_ui_trace(void **state)
+{
+    (void)state;
+    char path[128];
+    snprintf(path, sizeof path, "/api/ui/traces/%s", T1_HEX);
+    struct answer a = CALL(path, NULL);
+    assert_int_equal(a.status, 200);
+    assert_true(json_is_null(jget(a.json, "errors")));
+    json_t *d = jget(a.json, "data");
+    assert_string_equal(jstr(d, "traceID"), T1_HEX);
+    assert_int_equal(jint(d, "n"), 5);
+    assert_int_equal(jint(d, "t0"), (json_int_t)(G->t0 / 1000));
+    assert_string_equal(json_string_value(json_array_get(jget(d, "dict"), 0)), "");
+    const char *cols[] = {"spanID", "parent", "process", "scope", "name", "start", "duration", "kind",
+                          "status", "tags"};
+    for (size_t c = 0; c < sizeof cols / sizeof *cols; c++)
+        assert_int_equal(json_array_size(jget(d, cols[c])), 5);
+    /* every dictionary string appears once */
+    json_t *dict = jget(d, "dict");
+    for (size_t i = 0; i < json_array_size(dict); i++)
+        for (size_t j = i + 1; j < json_array_size(dict); j++)
+            assert_false(json_equal(json_array_get(dict, i), json_array_get(dict, j)) &&
+                         json_typeof(json_array_get(dict, i)) == json_typeof(json_array_get(dict, j)));
+
+    size_t root = ui_span_named(d, "POST /cart/add");
+    assert_string_equal(json_string_value(json_array_get(jget(d, "spanID"), root)), "5000000000000001");
+    assert_int_equal(ui_int(d, "parent", root), -1);
+    assert_int_equal(ui_int(d, "start", root), 0);
+    assert_int_equal(ui_int(d, "duration", root), 50000);
+    assert_int_equal(ui_int(d, "kind", root), 2);
+    assert_int_equal(ui_int(d, "status", root), 1);
+    json_t *tags = json_array_get(jget(d, "tags"), root);
+    assert_string_equal(json_string_value(ui_kv(d, tags, "http.method")), "POST");
+    assert_int_equal(json_integer_value(ui_kv(d, tags, "http.status_code")), 200);
+    assert_true(json_is_true(ui_kv(d, tags, "cache.hit")));
+    assert_true(json_real_value(ui_kv(d, tags, "load")) == 0.25);
+    assert_string_equal(json_string_value(ui_kv(d, tags, "tags")), "[\"a\",\"b\"]");
+    assert_string_equal(json_string_value(ui_kv(d, tags, "ints")), "[1,-2]");
+    json_t *proc = json_array_get(jget(d, "processes"), (size_t)ui_int(d, "process", root));
+    assert_string_equal(json_string_value(json_array_get(dict, (size_t)json_integer_value(json_array_get(proc, 0)))),
+                        "frontend");
+    assert_string_equal(json_string_value(ui_kv(d, json_array_get(proc, 1), "host.name")), "web-1");
+    assert_int_equal(json_integer_value(ui_kv(d, json_array_get(proc, 1), "process.pid")), 4242);
+    assert_null(ui_kv(d, json_array_get(proc, 1), "service.name"));
+    json_t *scope = json_array_get(jget(d, "scopes"), (size_t)ui_int(d, "scope", root));
+    assert_string_equal(json_string_value(json_array_get(dict, (size_t)json_integer_value(json_array_get(scope, 0)))),
+                        "stitch.http");
+    assert_string_equal(json_string_value(json_array_get(dict, (size_t)json_integer_value(json_array_get(scope, 1)))),
+                        "0.1.0");
+
+    /* addItem: parent by index, its link in refs, its event, its dropped count */
+    size_t cart = ui_span_named(d, "addItem");
+    json_int_t p = ui_int(d, "parent", cart);
+    assert_true(p >= 0 && p < 5);
+    assert_string_equal(json_string_value(json_array_get(jget(d, "spanID"), (size_t)p)), "5000000000000002");
+    json_t *refs = jget(d, "refs"), *r;
+    size_t i, nref = 0;
+    json_array_foreach(refs, i, r) {
+        if (json_integer_value(json_array_get(r, 0)) != (json_int_t)cart)
+            continue;
+        nref++; /* the CHILD_OF reference to the parent is the parent column's */
+        assert_int_equal(json_integer_value(json_array_get(r, 1)), 1);
+        assert_string_equal(json_string_value(json_array_get(r, 2)), "44444444444444444444444444444402");
+        assert_string_equal(json_string_value(json_array_get(r, 3)), "0000000000000009");
+    }
+    assert_int_equal(nref, 1);
+    json_t *evs = jget(d, "events");
+    assert_int_equal(json_array_size(evs), 1);
+    json_t *ev = json_array_get(evs, 0);
+    assert_int_equal(json_integer_value(json_array_get(ev, 0)), (json_int_t)cart);
+    assert_int_equal(json_integer_value(json_array_get(ev, 1)), 12000);
+    assert_string_equal(json_string_value(json_array_get(dict, (size_t)json_integer_value(json_array_get(ev, 2)))),
+                        "item added");
+    assert_int_equal(json_integer_value(ui_kv(d, json_array_get(ev, 3), "item.count")), 3);
+    json_t *x, *extra = jget(d, "extra");
+    bool cart_extra = false, db_extra = false;
+    size_t db = ui_span_named(d, "SELECT products");
+    json_array_foreach(extra, i, x) {
+        size_t at = (size_t)json_integer_value(json_array_get(x, 0));
+        if (at == cart) {
+            cart_extra = true;
+            assert_int_equal(json_integer_value(json_array_get(x, 3)), 2); /* dropped attributes */
+        }
+        if (at == db) {
+            db_extra = true;
+            assert_string_equal(json_string_value(json_array_get(dict, (size_t)json_integer_value(json_array_get(x, 1)))),
+                                "timeout");
+        }
+    }
+    assert_true(cart_extra && db_extra);
+    assert_int_equal(ui_int(d, "status", db), 2);
+    assert_int_equal(ui_int(d, "kind", db), 3);
+    assert_int_equal(ui_int(d, "duration", db), 5000);
+    done(&a);
+
+    /* 64-bit ids are written as Jaeger writes them; errors in the v1 shape */
+    a = CALL("/api/ui/traces/123456789abcdef0", NULL);
+    assert_int_equal(a.status, 200);
+    assert_string_equal(jstr(jget(a.json, "data"), "traceID"), T2_HEX);
+    done(&a);
+    a = CALL("/api/ui/traces/0123456789abcdef0123456789abcdef", NULL);
+    v1_error(&a, 404, "trace not found");
+    done(&a);
+    a = CALL("/api/ui/traces/xyz", NULL);
+    v1_error(&a, 400, "trace id");
     done(&a);
 }
 
@@ -1408,6 +1555,7 @@ int main(void)
         cmocka_unit_test(test_query_v1_services),
         cmocka_unit_test(test_query_v1_operations),
         cmocka_unit_test(test_query_v1_trace),
+        cmocka_unit_test(test_query_ui_trace),
         cmocka_unit_test(test_query_v1_trace_64bit),
         cmocka_unit_test(test_query_v1_trace_errors),
         cmocka_unit_test(test_query_v1_search),
