@@ -31,12 +31,13 @@ export async function launchBrowser() {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // Start stitchd; resolves to {http, otlp, stop(), log()}.
-export async function startStitchd(binDir, {timeoutMs = 60000} = {}) {
+// `args`: more command-line arguments (e.g. --query-token-file FILE).
+export async function startStitchd(binDir, {timeoutMs = 60000, args = []} = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'stitch-ui-'));
   const ready = join(dir, 'ready');
   const logs = [];
   const proc = spawn(join(binDir, 'stitchd'), ['--data', join(dir, 'data'), '--otlp-http', '127.0.0.1:0',
-    '--zipkin', 'off', '--http', '127.0.0.1:0', '--ready-file', ready, '--log-level', 'warn'],
+    '--zipkin', 'off', '--http', '127.0.0.1:0', '--ready-file', ready, '--log-level', 'warn', ...args],
   {stdio: ['ignore', 'pipe', 'pipe']});
   proc.stdout.on('data', (b) => logs.push(String(b)));
   proc.stderr.on('data', (b) => logs.push(String(b)));

@@ -7,9 +7,11 @@
 // results), the trace page (rows and their order, bar positions and widths
 // against the spans' times, critical path, error marks, self time, span
 // details, find, keyboard, download), the dependency graph's edges, an XSS
-// span name that must stay text, and the states (loading, not found,
-// stitchd unreachable). Screenshots go to OUT_DIR. Exits 1 on any failure.
-import {mkdirSync, readFileSync} from 'node:fs';
+// span name that must stay text, the compact trace (/api/ui/traces) against
+// the Jaeger one, zoom, the query token (a second stitchd with
+// --query-token-file), and the states (loading, not found, stitchd
+// unreachable). Screenshots go to OUT_DIR. Exits 1 on any failure.
+import {mkdirSync, readFileSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {startStitchd, sendSpans, launchBrowser} from './lib.mjs';
 
@@ -386,65 +388,69 @@ try {
     await page.screenshot({path: join(outDir, 'dependencies.png'), fullPage: true, caret: 'initial'});
   });
 
-  // ---- query token ----
-  // stitchd's --query-token-file is not in this tree yet, so the 401s come
-  // from page.route: every /api/ request without the bearer token is
-  // answered as stitchd will (401, WWW-Authenticate, a JSON error body).
+  // ---- query token: a second stitchd started with --query-token-file ----
   await section('token', async () => {
     const TOKEN = 's3cret-token';
-    const tctx = await browser.newContext({viewport: {width: 1280, height: 860}});
-    const tp = await tctx.newPage();
-    tp.on('pageerror', (e) => { if (!playwrightStyle(String(e))) pageErrors.push(String(e)); });
-    const seen = [];
-    await tp.route('**/api/**', async (route) => {
-      const auth = route.request().headers()['authorization'] || '';
-      seen.push({url: route.request().url(), auth});
-      if (auth === 'Bearer ' + TOKEN) return route.continue();
-      return route.fulfill({status: 401, contentType: 'application/json',
-        headers: {'WWW-Authenticate': 'Bearer realm="stitchd"'},
-        body: JSON.stringify({data: null, errors: [{code: 401, msg: auth ? 'invalid bearer token' : 'missing bearer token'}]})});
-    });
-    await tp.goto(d.http + '/trace/' + CART);
-    await tp.waitForSelector('.state.auth');
-    const t1 = await tp.textContent('.state.auth');
-    check('token: a 401 shows "this stitchd needs a token"', t1.includes('This stitchd needs a token') &&
-      (await tp.$('.state.auth input[type=password]')) !== null && !(await tp.$('.token-error')), t1);
-    check('token: the first request went without a token', seen.length > 0 && seen[0].auth === '', seen);
-    await tp.screenshot({path: join(outDir, 'token.png'), caret: 'initial'});
-    await tp.fill('.state.auth input[type=password]', 'wrong');
-    await tp.click('.state.auth button[type=submit]');
-    await tp.waitForSelector('.token-error');
-    const t2 = await tp.textContent('.state.auth');
-    check('token: a wrong token shows the state again with an error', t2.includes('not accepted') &&
-      t2.includes('invalid bearer token'), t2);
-    await tp.fill('.state.auth input[type=password]', TOKEN);
-    await tp.click('.state.auth button[type=submit]');
-    await tp.waitForSelector('.row .bar');
-    const shown = await tp.$$eval('.row', (els) => els.filter((e) => e.style.display !== 'none').length);
-    check('token: the right token opens the trace', shown === 6, shown);
-    check('token: kept in sessionStorage', (await tp.evaluate(() => sessionStorage.getItem('stitch.token'))) === TOKEN);
-    // a reload: prefetch.js sends it too
-    seen.length = 0;
-    await tp.reload();
-    await tp.waitForSelector('.row .bar');
-    check('token: prefetch.js sends the token', seen.some((r) => r.url.includes('/api/ui/traces/') && r.auth === 'Bearer ' + TOKEN) &&
-      seen.every((r) => r.auth === 'Bearer ' + TOKEN), seen);
-    // and the other pages' requests
-    await tp.click('a.navlink[data-nav="search"]');
-    await tp.waitForSelector('#f-service option[value="frontend"]', {state: 'attached'});
-    await tp.goto(d.http + '/dependencies?lookback=1h');
-    await tp.waitForSelector('svg.dep-graph g.edge');
-    check('token: search and dependencies send it (every /api request)', seen.length > 3 &&
-      seen.every((r) => r.auth === 'Bearer ' + TOKEN), seen.filter((r) => r.auth !== 'Bearer ' + TOKEN));
-    // the download goes through the same door
-    await tp.goto(d.http + '/trace/' + CART);
-    await tp.waitForSelector('.row .bar');
-    seen.length = 0;
-    const [tdl] = await Promise.all([FIREFOX ? tp.waitForResponse('**/api/traces/' + CART) : tp.waitForEvent('download'),
-      tp.click('button.download')]);
-    check('token: Download JSON with the token', (FIREFOX ? tdl.status() === 200 : tdl.suggestedFilename() === `trace-${CART}.json`) &&
-      seen.some((r) => r.url.endsWith('/api/traces/' + CART) && r.auth === 'Bearer ' + TOKEN), seen);
-    await tctx.close();
+    const tokFile = join(outDir, 'query.tokens');
+    writeFileSync(tokFile, '# the UI test\n' + TOKEN + '\n', {mode: 0o600});
+    const d2 = await startStitchd(binDir, {args: ['--query-token-file', tokFile]});
+    const tctx = await browser.newContext({viewport: {width: 1280, height: 860}, acceptDownloads: true});
+    try {
+      await sendSpans(d2.otlp, cart);
+      const raw = await fetch(d2.http + '/api/traces/' + CART);
+      check('token: stitchd answers 401 without it', raw.status === 401 &&
+        /^Bearer realm="stitchd"/.test(raw.headers.get('www-authenticate') || ''), raw.status);
+      const tp = await tctx.newPage();
+      tp.on('pageerror', (e) => { if (!playwrightStyle(String(e))) pageErrors.push(String(e)); });
+      const seen = [];
+      tp.on('request', (rq) => {
+        if (new URL(rq.url()).pathname.startsWith('/api/')) seen.push({url: rq.url(), auth: rq.headers()['authorization'] || ''});
+      });
+      await tp.goto(d2.http + '/trace/' + CART);
+      await tp.waitForSelector('.state.auth');
+      const t1 = await tp.textContent('.state.auth');
+      check('token: a 401 shows "this stitchd needs a token"', t1.includes('This stitchd needs a token') &&
+        (await tp.$('.state.auth input[type=password]')) !== null && !(await tp.$('.token-error')), t1);
+      check('token: the first request went without a token', seen.length > 0 && seen[0].auth === '', seen);
+      await tp.screenshot({path: join(outDir, 'token.png'), caret: 'initial'});
+      await tp.fill('.state.auth input[type=password]', 'wrong');
+      await tp.click('.state.auth button[type=submit]');
+      await tp.waitForSelector('.token-error');
+      const t2 = await tp.textContent('.state.auth');
+      check('token: a wrong token shows the state again with an error', t2.includes('not accepted') &&
+        t2.includes('invalid bearer token'), t2);
+      await tp.fill('.state.auth input[type=password]', TOKEN);
+      await tp.click('.state.auth button[type=submit]');
+      await tp.waitForSelector('.row .bar');
+      const shown = await tp.$$eval('.row', (els) => els.filter((e) => e.style.display !== 'none').length);
+      check('token: the right token opens the trace', shown === 6, shown);
+      check('token: kept in sessionStorage', (await tp.evaluate(() => sessionStorage.getItem('stitch.token'))) === TOKEN);
+      // a reload: prefetch.js sends it too
+      seen.length = 0;
+      await tp.reload();
+      await tp.waitForSelector('.row .bar');
+      check('token: prefetch.js sends the token', seen.some((r) => r.url.includes('/api/ui/traces/') && r.auth === 'Bearer ' + TOKEN) &&
+        seen.every((r) => r.auth === 'Bearer ' + TOKEN), seen);
+      // and the other pages' requests
+      await tp.click('a.navlink[data-nav="search"]');
+      await tp.waitForSelector('#f-service option[value="frontend"]', {state: 'attached'});
+      await tp.goto(d2.http + '/dependencies?lookback=1h');
+      await tp.waitForSelector('svg.dep-graph g.edge');
+      check('token: search and dependencies send it (every /api request)', seen.length > 3 &&
+        seen.every((r) => r.auth === 'Bearer ' + TOKEN), seen.filter((r) => r.auth !== 'Bearer ' + TOKEN));
+      // the download goes through the same door
+      await tp.goto(d2.http + '/trace/' + CART);
+      await tp.waitForSelector('.row .bar');
+      seen.length = 0;
+      const [tdl] = await Promise.all([FIREFOX ? tp.waitForResponse('**/api/traces/' + CART) : tp.waitForEvent('download'),
+        tp.click('button.download')]);
+      check('token: Download JSON with the token', (FIREFOX ? tdl.status() === 200 : tdl.suggestedFilename() === `trace-${CART}.json`) &&
+        seen.some((r) => r.url.endsWith('/api/traces/' + CART) && r.auth === 'Bearer ' + TOKEN), seen);
+    } finally {
+      await tctx.close();
+      const ex = await d2.stop();
+      if (ex && ex.code !== 0) check('stitchd with a query token: exit', false, JSON.stringify(ex) + '\n' + d2.log());
+    }
   });
 
   // ---- states ----

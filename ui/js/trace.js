@@ -79,8 +79,9 @@ function tokenState(e, retry) {
   }}, input, h('button', {type: 'submit', class: 'primary'}, 'Use token'));
   const st = h('div', {class: 'state auth', role: 'alert'},
     h('h2', null, 'This stitchd needs a token'),
-    h('p', null, 'Its query API answers only requests that carry the query token ' +
-      '(stitchd --query-token-file). Enter it to go on; it is kept for this browser tab only.'),
+    h('p', null, 'Its query API answers only requests that carry the query token (',
+      h('code', {class: 'nowrap'}, 'stitchd --query-token-file'),
+      '). Enter it to go on; it is kept for this browser tab only.'),
     e.sentToken ? h('p', {class: 'token-error'}, 'The token was not accepted (' + e.message + '). Try again.') : null,
     form);
   setTimeout(() => input.focus(), 0);
