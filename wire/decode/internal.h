@@ -50,4 +50,17 @@ int stitch_wire_end(stitch_wire_batch_t *b, size_t nspans0, int rc, stitch_wire_
 /* Hex of exactly 2*n characters (either case) into out[n]; 0 or -1. */
 int stitch_wire_unhex(const char *s, size_t len, uint8_t *out, size_t n);
 
+/* ---- AnyValues without a record type, as JSON text (value_json.c) ---- */
+
+struct json_t;
+/* Base64 of p[0..n) into o (room for 4 * ((n + 2) / 3) bytes); its length. */
+size_t stitch_wire_b64(char *o, const uint8_t *p, size_t n);
+/* A jansson string holding the base64 of p[0..n); NULL when out of memory. */
+struct json_t *stitch_wire_b64_json(const uint8_t *p, size_t n);
+/* Dump `j` (its reference is consumed; NULL is out of memory) as compact
+ * JSON into the arena and make *out a STRING of it; `bytes`: without the
+ * quotes of a JSON string. 0, STITCH_ELIMIT, or STITCH_ENOMEM — also when
+ * jansson cannot dump a string that is not UTF-8. */
+int stitch_wire_json_value(stitch_wire_batch_t *b, struct json_t *j, bool bytes, stitch_value_t *out);
+
 #endif
