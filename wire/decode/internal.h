@@ -14,6 +14,29 @@
 /* Deepest JSON nesting accepted (OTLP needs ~12 plus nested AnyValues). */
 #define STITCH_WIRE_JSON_MAX_DEPTH 64
 
+/* The arena's chunks (arena.c); here so the hot path can bump inline. */
+#define STITCH_WIRE_ALIGN 16
+struct stitch_wire_chunk {
+    struct stitch_wire_chunk *next;
+    size_t size, pos;
+    _Alignas(STITCH_WIRE_ALIGN) unsigned char data[];
+};
+
+/* stitch_wire_batch_alloc with the common case (room in the current chunk,
+ * under the maximum) inline. */
+static inline void *stitch_wire_alloc_inline(stitch_wire_batch_t *b, size_t n)
+{
+    size_t a = (n + STITCH_WIRE_ALIGN - 1) & ~(size_t)(STITCH_WIRE_ALIGN - 1);
+    struct stitch_wire_chunk *c = b->cur;
+    if (a && n <= SIZE_MAX / 2 && c && c->size - c->pos >= a && (!b->max || (a <= b->max && b->used <= b->max - a))) {
+        void *p = c->data + c->pos;
+        c->pos += a;
+        b->used += a;
+        return p;
+    }
+    return stitch_wire_batch_alloc(b, n);
+}
+
 /* A NUL-terminated copy of s[0..n) in the arena; NULL when out of room. */
 char *stitch_wire_dup(stitch_wire_batch_t *b, const char *s, size_t n);
 /* An arena array of n zeroed elements (a valid pointer even for n == 0). */

@@ -42,7 +42,8 @@
  * parent before the arrays are allocated, so nothing is copied twice.
  * Nesting: the fixed OTLP levels recurse (at most 7 deep); AnyValue trees,
  * which a request can nest without bound, are validated with an explicit
- * stack and rendered (as the reference does) only 64 levels deep.
+ * stack (up to 100,000 messages deep: protobuf-c's recursion crashes at a
+ * tenth of that) and rendered, as the reference does, only 64 levels deep.
  * Invariant: a failed decode leaves no span appended (stitch_wire_end). */
 #include <jansson.h>
 #include <stdlib.h>
@@ -67,7 +68,7 @@ typedef struct dec {
             return rc_;          \
     } while (0)
 
-static int bad(dec_t *d, const uint8_t *at, const char *why)
+__attribute__((cold, noinline)) static int bad(dec_t *d, const uint8_t *at, const char *why)
 {
     if (!d->why) {
         d->why = why;
@@ -86,6 +87,7 @@ static int oom(dec_t *d)
 static inline int get_varint(const uint8_t **pp, const uint8_t *end, uint64_t *out)
 {
     const uint8_t *p = *pp;
+    *out = 0;
     if (p < end && *p < 0x80) {
         *out = *p;
         *pp = p + 1;
@@ -110,6 +112,7 @@ static inline int get_tag(const uint8_t **pp, const uint8_t *end, uint32_t *fiel
 {
     const uint8_t *p = *pp;
     uint8_t c = p[0];
+    *field = 0, *wt = 0;
     if ((c & 0xf8) == 0)
         return -1;
     *wt = c & 7;
@@ -135,6 +138,7 @@ static inline int get_tag(const uint8_t **pp, const uint8_t *end, uint32_t *fiel
 static inline int get_len(const uint8_t **pp, const uint8_t *end, const uint8_t **sub_end)
 {
     const uint8_t *p = *pp;
+    *sub_end = end;
     if (p < end && *p < 0x80) {
         if (*p > end - p - 1)
             return -1;
@@ -200,26 +204,26 @@ static inline uint32_t le32(const uint8_t *p)
 
 /* The field reader every message loop uses: tag, then a check of the wire
  * type a known field needs. */
-static int next_tag(dec_t *d, const uint8_t **pp, const uint8_t *end, uint32_t *f, int *wt)
+static inline int next_tag(dec_t *d, const uint8_t **pp, const uint8_t *end, uint32_t *f, int *wt)
 {
     if (get_tag(pp, end, f, wt))
         return bad(d, *pp, "bad field tag");
     return 0;
 }
 
-static int need(dec_t *d, const uint8_t *at, int wt, int want, const char *field)
+static inline int need(dec_t *d, const uint8_t *at, int wt, int want, const char *field)
 {
     return wt == want ? 0 : bad(d, at, field);
 }
 
-static int sub(dec_t *d, const uint8_t **pp, const uint8_t *end, const uint8_t **sub_end)
+static inline int sub(dec_t *d, const uint8_t **pp, const uint8_t *end, const uint8_t **sub_end)
 {
     if (get_len(pp, end, sub_end))
         return bad(d, *pp, "length past the end of its message");
     return 0;
 }
 
-static int skip_field(dec_t *d, const uint8_t **pp, const uint8_t *end, int wt)
+static inline int skip_field(dec_t *d, const uint8_t **pp, const uint8_t *end, int wt)
 {
     const uint8_t *at = *pp;
     if (skip(pp, end, wt))
@@ -227,15 +231,16 @@ static int skip_field(dec_t *d, const uint8_t **pp, const uint8_t *end, int wt)
     return 0;
 }
 
-static int varint(dec_t *d, const uint8_t **pp, const uint8_t *end, uint64_t *v)
+static inline int varint(dec_t *d, const uint8_t **pp, const uint8_t *end, uint64_t *v)
 {
     if (get_varint(pp, end, v))
         return bad(d, *pp, "truncated varint");
     return 0;
 }
 
-static int fixed64(dec_t *d, const uint8_t **pp, const uint8_t *end, uint64_t *v)
+static inline int fixed64(dec_t *d, const uint8_t **pp, const uint8_t *end, uint64_t *v)
 {
+    *v = 0;
     if (end - *pp < 8)
         return bad(d, *pp, "truncated fixed64");
     *v = le64(*pp);
@@ -243,8 +248,9 @@ static int fixed64(dec_t *d, const uint8_t **pp, const uint8_t *end, uint64_t *v
     return 0;
 }
 
-static int fixed32(dec_t *d, const uint8_t **pp, const uint8_t *end, uint32_t *v)
+static inline int fixed32(dec_t *d, const uint8_t **pp, const uint8_t *end, uint32_t *v)
 {
+    *v = 0;
     if (end - *pp < 4)
         return bad(d, *pp, "truncated fixed32");
     *v = le32(*pp);
@@ -284,17 +290,39 @@ static size_t count_field(const uint8_t *p, const uint8_t *end, uint32_t want)
     return n;
 }
 
+/* n zeroed elements in the arena, a valid pointer also for n == 0. */
+static inline void *zalloc(dec_t *d, size_t n, size_t size)
+{
+    if (size && n > SIZE_MAX / size)
+        return NULL;
+    void *p = stitch_wire_alloc_inline(d->b, n * size);
+    if (p && n)
+        memset(p, 0, n * size);
+    return p;
+}
+
+/* A NUL-terminated copy of p[0..n) in the arena (NULL when out of room). */
+static inline char *dup(dec_t *d, const uint8_t *p, size_t n)
+{
+    char *s = stitch_wire_alloc_inline(d->b, n + 1);
+    if (s) {
+        memcpy(s, p, n);
+        s[n] = 0;
+    }
+    return s;
+}
+
+static inline size_t str_len(const uint8_t *p, const uint8_t *e)
+{
+    const uint8_t *z = memchr(p, 0, (size_t)(e - p));
+    return (size_t)((z ? z : e) - p);
+}
+
 /* NUL-terminated copy of a string field, cut at an embedded NUL as the
  * reference's C strings were. */
-static const char *cstr(dec_t *d, const uint8_t *p, const uint8_t *end)
+static inline const char *cstr(dec_t *d, const uint8_t *p, const uint8_t *end)
 {
-    if (p == end)
-        return "";
-    size_t n = (size_t)(end - p);
-    const uint8_t *z = memchr(p, 0, n);
-    if (z)
-        n = (size_t)(z - p);
-    return stitch_wire_dup(d->b, (const char *)p, n);
+    return p == end ? "" : dup(d, p, str_len(p, end));
 }
 
 /* ---- AnyValue trees: validation -------------------------------------------------
@@ -323,6 +351,12 @@ static inline int merge_class(int s, int n)
         return VS_ABSENT;
     return s == VS_STRING || s == VS_BYTES0 ? VS_EMPTY : s;
 }
+
+/* Messages an AnyValue tree may nest (ArrayValue, KeyValueList, KeyValue
+ * and AnyValue each count). protobuf-c has no limit but its recursion
+ * overflows an 8 MiB stack at ~10,000, so every tree it could decode fits;
+ * the cap bounds the validator's stack (16 bytes a level) whatever the body. */
+#define MAX_TREE_DEPTH 100000
 
 static int validate_tree(dec_t *d, int type, const uint8_t *p, const uint8_t *end)
 {
@@ -399,6 +433,10 @@ static int validate_tree(dec_t *d, int type, const uint8_t *p, const uint8_t *en
         if (child < 0) {
             p = e;
             continue;
+        }
+        if (sp == MAX_TREE_DEPTH) {
+            rc = bad(d, at, "AnyValue nested deeper than 100000 messages");
+            break;
         }
         if (sp == cap) {
             struct vframe *n = malloc(2 * cap * sizeof *n);
@@ -526,12 +564,6 @@ static void kv_state(const uint8_t *p, const uint8_t *end, const uint8_t **k, co
     }
 }
 
-static inline size_t str_len(const uint8_t *p, const uint8_t *e)
-{
-    const uint8_t *z = memchr(p, 0, (size_t)(e - p));
-    return (size_t)((z ? z : e) - p);
-}
-
 /* The reference's any_json, over the wire: same jansson calls in the same
  * order (a non-finite double is NULL, so dropped from its array/object). */
 static json_t *av_json(const av_t *v, int depth)
@@ -653,7 +685,7 @@ static int array_value(dec_t *d, const av_t *v, stitch_value_t *out, bool *fail)
     size_t size = et == STITCH_VALUE_STRING ? sizeof(stitch_str_t)
                   : et == STITCH_VALUE_BOOL ? sizeof(bool)
                                             : sizeof(int64_t);
-    void *arr = stitch_wire_calloc(d->b, n, size);
+    void *arr = zalloc(d, n, size);
     if (!arr)
         return oom(d);
     size_t i = 0;
@@ -661,7 +693,7 @@ static int array_value(dec_t *d, const av_t *v, stitch_value_t *out, bool *fail)
         switch (et) {
         case STITCH_VALUE_STRING: {
             size_t len = str_len(el.p, el.e);
-            const char *s = el.p == el.e ? "" : stitch_wire_dup(d->b, (const char *)el.p, len);
+            const char *s = len ? dup(d, el.p, len) : "";
             if (!s)
                 return oom(d);
             ((stitch_str_t *)arr)[i] = (stitch_str_t){s, len};
@@ -687,7 +719,7 @@ static int value(dec_t *d, const av_t *v, stitch_value_t *out, bool *fail)
     switch (v->kase) {
     case 1: {
         size_t n = str_len(v->p, v->e);
-        out->u.str = n ? stitch_wire_dup(d->b, (const char *)v->p, n) : "";
+        out->u.str = n ? dup(d, v->p, n) : "";
         if (!out->u.str)
             return oom(d);
         out->type = STITCH_VALUE_STRING;
@@ -823,7 +855,7 @@ static int event(dec_t *d, const uint8_t *p, const uint8_t *end, stitch_event_t 
     size_t na = count_field(p, end, 3);
     if (na > UINT32_MAX)
         return STITCH_ELIMIT;
-    stitch_attr_t *a = stitch_wire_calloc(d->b, na, sizeof *a);
+    stitch_attr_t *a = zalloc(d, na, sizeof *a);
     if (!a)
         return oom(d);
     const uint8_t *name = NULL, *name_e = NULL;
@@ -870,7 +902,7 @@ static int link(dec_t *d, const uint8_t *p, const uint8_t *end, stitch_link_t *l
     size_t na = count_field(p, end, 4);
     if (na > UINT32_MAX)
         return STITCH_ELIMIT;
-    stitch_attr_t *a = stitch_wire_calloc(d->b, na, sizeof *a);
+    stitch_attr_t *a = zalloc(d, na, sizeof *a);
     if (!a)
         return oom(d);
     uint32_t ia = 0;
@@ -980,10 +1012,10 @@ static int span(dec_t *d, const uint8_t *p, const uint8_t *end, const where_t *w
         return STITCH_ELIMIT;
     stitch_span_data_t *s = &b->spans[b->nspans];
     memset(s, 0, sizeof *s);
-    stitch_attr_t *a = stitch_wire_calloc(b, na, sizeof *a);
-    stitch_event_t *ev = stitch_wire_calloc(b, ne, sizeof *ev);
-    stitch_link_t *lk = stitch_wire_calloc(b, nl, sizeof *lk);
-    lnk_t *lx = stitch_wire_calloc(b, nl, sizeof *lx);
+    stitch_attr_t *a = zalloc(d, na, sizeof *a);
+    stitch_event_t *ev = zalloc(d, ne, sizeof *ev);
+    stitch_link_t *lk = zalloc(d, nl, sizeof *lk);
+    lnk_t *lx = zalloc(d, nl, sizeof *lx);
     if (!a || !ev || !lk || !lx)
         return oom(d);
     ids_t id = {0};
@@ -1144,7 +1176,7 @@ static int scope(dec_t *d, const uint8_t *p, const uint8_t *end, stitch_scope_in
 static int scope_spans(dec_t *d, const uint8_t *p, const uint8_t *end, where_t *w, const stitch_attr_t *res,
                        uint32_t nres)
 {
-    stitch_scope_info_t *sc = stitch_wire_calloc(d->b, 1, sizeof *sc);
+    stitch_scope_info_t *sc = zalloc(d, 1, sizeof *sc);
     if (!sc)
         return oom(d);
     sc->name = sc->version = "";
@@ -1217,7 +1249,7 @@ static int resource_spans(dec_t *d, const uint8_t *p, const uint8_t *end, where_
     }
     if (nres > UINT32_MAX)
         return STITCH_ELIMIT;
-    stitch_attr_t *res = stitch_wire_calloc(d->b, nres, sizeof *res);
+    stitch_attr_t *res = zalloc(d, nres, sizeof *res);
     if (!res)
         return oom(d);
     uint32_t ia = 0;
