@@ -138,8 +138,26 @@ static void same(const uint8_t *p, size_t n, size_t max)
     ncompared++;
 }
 
+/* With WIRE_EQUIV_SEEDS=DIR set, the hand-built cases are also written
+ * there, as seeds for fuzz_otlp_proto_equiv (merged into its corpus with
+ * libFuzzer's -merge=1). */
+static void save_seed(const pb_t *b)
+{
+    static int k;
+    const char *dir = getenv("WIRE_EQUIV_SEEDS");
+    if (!dir)
+        return;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/edge_%05d.pb", dir, k++);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(b->p, 1, b->n, f), b->n);
+    assert_int_equal(fclose(f), 0);
+}
+
 static void same_pb(pb_t b)
 {
+    save_seed(&b);
     same(b.p, b.n, 0);
     free(b.p);
 }
@@ -240,11 +258,18 @@ static void corpus_one(const uint8_t *p, size_t n)
     mutate(p, n, 2000);
 }
 
+/* the equivalence target's corpus: ~250 small edge cases and findings */
+static void corpus_equiv_one(const uint8_t *p, size_t n)
+{
+    same(p, n, 0);
+    mutate(p, n, 40);
+}
+
 static void test_wire_proto_equiv_corpus(void **state)
 {
     (void)state;
     each_corpus_file("otlp_proto", corpus_one);
-    each_corpus_file("otlp_proto_equiv", corpus_one);
+    each_corpus_file("otlp_proto_equiv", corpus_equiv_one);
 }
 
 static void test_wire_proto_equiv_generated(void **state)
@@ -485,13 +510,9 @@ static void test_wire_proto_equiv_values(void **state)
     same_pb(kv_attr(val(v)));
 }
 
-/* protobuf-c unpacks nested messages recursively (a stack frame of ~1 KB
- * per level) and would overflow a thread's stack on a body of nested
- * arrays; the direct decoder's validator keeps its own stack. */
-static void test_wire_proto_equiv_deep_nesting_direct_only(void **state)
+/* A span attribute of `depth` nested arrays around an int. */
+static pb_t nested_arrays(int depth)
 {
-    (void)state;
-    const int depth = 300000;
     /* built inside out: each level is 0x2a len 0x0a len ... */
     size_t cap = (size_t)depth * 12 + 64, at = cap;
     uint8_t *buf = malloc(cap);
@@ -506,6 +527,17 @@ static void test_wire_proto_equiv_deep_nesting_direct_only(void **state)
     }
     pb_t r = kv_attr(val(raw(buf + at, cap - at)));
     free(buf);
+    return r;
+}
+
+/* protobuf-c unpacks nested messages recursively (~800 bytes of stack per
+ * level) and overflows an 8 MiB stack at ~5,000 nested arrays (10,000
+ * messages, a 30 KB body): stitchd crashed on such a request. The direct
+ * decoder's validator keeps its own stack, up to 100,000 messages. */
+static void test_wire_proto_equiv_deep_nesting_direct_only(void **state)
+{
+    (void)state;
+    pb_t r = nested_arrays(50000); /* 100,000 messages under the attribute's AnyValue */
     stitch_wire_batch_t b;
     stitch_wire_batch_init(&b, 0);
     stitch_wire_error_t err;
@@ -518,6 +550,12 @@ static void test_wire_proto_equiv_deep_nesting_direct_only(void **state)
     stitch_wire_batch_reset(&b);
     /* and a cut anywhere in it is malformed */
     assert_int_equal(stitch_wire_otlp_proto_decode(&b, r.p, r.n - 1, &err), STITCH_EPARSE);
+    free(r.p);
+    /* one level more is refused, with a position */
+    r = nested_arrays(50001);
+    assert_int_equal(stitch_wire_otlp_proto_decode(&b, r.p, r.n, &err), STITCH_EPARSE);
+    assert_non_null(strstr(err.msg, "AnyValue nested deeper than 100000 messages at byte "));
+    assert_true(err.offset < r.n);
     stitch_wire_batch_free(&b);
     free(r.p);
 }
