@@ -3,10 +3,14 @@
  * The batch of bench_wire (512 realistic spans: random ids, 10 attributes of
  * mixed types, 1 event with 2 attributes, two scopes) is encoded once by
  * the wire/ encoders, then decoded again and again into one batch that is
- * reset per request. Figures are medians of RUNS runs of ITERS requests, in
- * MB/s of input, spans/s and ns per span:
- *   otlp_proto         stitch_wire_otlp_proto_decode (protobuf-c unpack into
- *                      the batch arena, then conversion to span records)
+ * reset per request. The cases take turns within each run (so a busy
+ * machine slows them alike); figures are medians of RUNS runs of ITERS
+ * requests, in MB/s of input, spans/s and ns per span:
+ *   otlp_proto         stitch_wire_otlp_proto_decode (the direct decoder:
+ *                      one pass into span records)
+ *   otlp_proto_pbc     stitch_wire_otlp_proto_decode_pbc (the reference:
+ *                      protobuf-c unpack into the batch arena, then
+ *                      conversion to span records)
  *   proto_unpack_arena the unpack alone, same arena (no conversion)
  *   proto_unpack_malloc the unpack alone with protobuf-c's default malloc
  *                      allocator, freed per request (what the arena replaces)
@@ -35,9 +39,9 @@ static size_t NSPANS = 512;
 
 typedef Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest Request;
 
-enum { C_PROTO, C_UNPACK_ARENA, C_UNPACK_MALLOC, C_JSON, C_JANSSON, C_ZIPKIN, NCASES };
-static const char *case_names[NCASES] = {"otlp_proto", "proto_unpack_arena", "proto_unpack_malloc",
-                                         "otlp_json", "jansson_parse", "zipkin_json"};
+enum { C_PROTO, C_PROTO_PBC, C_UNPACK_ARENA, C_UNPACK_MALLOC, C_JSON, C_JANSSON, C_ZIPKIN, NCASES };
+static const char *case_names[NCASES] = {"otlp_proto", "otlp_proto_pbc", "proto_unpack_arena",
+                                         "proto_unpack_malloc", "otlp_json", "jansson_parse", "zipkin_json"};
 
 static void *arena_alloc(void *d, size_t n) { return stitch_wire_batch_alloc(d, n); }
 static void arena_free(void *d, void *p) { (void)d, (void)p; }
@@ -50,6 +54,8 @@ static int decode(int c, stitch_wire_batch_t *b, const stitch_buf_t *in)
     switch (c) {
     case C_PROTO:
         return stitch_wire_otlp_proto_decode(b, in->data, in->len, &err) || b->nspans != NSPANS ? -1 : 0;
+    case C_PROTO_PBC:
+        return stitch_wire_otlp_proto_decode_pbc(b, in->data, in->len, &err) || b->nspans != NSPANS ? -1 : 0;
     case C_UNPACK_ARENA: {
         ProtobufCAllocator al = {arena_alloc, arena_free, b};
         return opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack(&al, in->len, in->data)
@@ -84,34 +90,39 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_decode: cannot encode the batch\n");
         return 1;
     }
-    const stitch_buf_t *inputs[NCASES] = {&proto, &proto, &proto, &json, &json, &zipkin};
+    const stitch_buf_t *inputs[NCASES] = {&proto, &proto, &proto, &proto, &json, &json, &zipkin};
 
     stitch_wire_batch_t b;
     stitch_wire_batch_init(&b, 256u << 20);
     printf("# bench_decode: %zu spans per request, median of %d runs x %d requests\n", NSPANS, RUNS, ITERS);
     printf("# %-20s %9s %12s %9s %11s %12s\n", "decoder", "MB/s", "spans/s", "ns/span", "bytes/span",
            "arena B/span");
-    double *r = malloc(sizeof(double) * (size_t)RUNS);
+    double *r = malloc(sizeof(double) * (size_t)RUNS * NCASES);
+    size_t arena[NCASES];
     for (int c = 0; c < NCASES; c++) {
         if (decode(c, &b, inputs[c])) {
             fprintf(stderr, "bench_decode: %s failed\n", case_names[c]);
             return 1;
         }
-        size_t arena = b.used;
-        for (int k = 0; k < RUNS; k++) {
+        arena[c] = b.used;
+    }
+    for (int k = 0; k < RUNS; k++)
+        for (int c = 0; c < NCASES; c++) {
             double t0 = now_s();
             for (int it = 0; it < ITERS; it++)
                 if (decode(c, &b, inputs[c])) {
                     fprintf(stderr, "bench_decode: %s failed\n", case_names[c]);
                     return 1;
                 }
-            r[k] = (now_s() - t0) / (double)ITERS; /* seconds per request */
+            r[c * RUNS + k] = (now_s() - t0) / (double)ITERS; /* seconds per request */
         }
-        qsort(r, (size_t)RUNS, sizeof *r, cmp_double);
-        double med = r[RUNS / 2];
+    for (int c = 0; c < NCASES; c++) {
+        double *rc = r + c * RUNS;
+        qsort(rc, (size_t)RUNS, sizeof *rc, cmp_double);
+        double med = rc[RUNS / 2];
         printf("%-22s %9.1f %12.0f %9.1f %11.1f %12.1f\n", case_names[c], (double)inputs[c]->len / med / 1e6,
                (double)NSPANS / med, med * 1e9 / (double)NSPANS, (double)inputs[c]->len / (double)NSPANS,
-               c == C_UNPACK_MALLOC || c == C_JANSSON ? 0.0 : (double)arena / (double)NSPANS);
+               c == C_UNPACK_MALLOC || c == C_JANSSON ? 0.0 : (double)arena[c] / (double)NSPANS);
     }
     free(r);
     stitch_wire_batch_free(&b);

@@ -74,10 +74,19 @@ void stitch_wire_batch_free(stitch_wire_batch_t *b);
  * limit_hit) or when out of memory. */
 void *stitch_wire_batch_alloc(stitch_wire_batch_t *b, size_t n);
 
-/* ExportTraceServiceRequest, protobuf (application/x-protobuf). Unpacked
- * by protobuf-c with the batch's arena as its allocator. */
+/* ExportTraceServiceRequest, protobuf (application/x-protobuf), read in
+ * one pass straight into records (strings copied into the arena). For
+ * malformed input err->offset is the byte where decoding stopped. */
 int stitch_wire_otlp_proto_decode(stitch_wire_batch_t *b, const uint8_t *p, size_t n,
                                   stitch_wire_error_t *err);
+/* The same through protobuf-c's generated unpack (with the arena as its
+ * allocator) and a conversion: the reference that the decoder above is
+ * tested and benchmarked against (docs/wire.md). Same return code, records
+ * and error report for every input, except that a malformed document's
+ * message names no position, and that it needs several times more arena
+ * memory, so it reaches STITCH_ELIMIT sooner. */
+int stitch_wire_otlp_proto_decode_pbc(stitch_wire_batch_t *b, const uint8_t *p, size_t n,
+                                      stitch_wire_error_t *err);
 /* ExportTraceServiceRequest, OTLP/JSON (application/json), with the
  * leniency real clients need: lowerCamelCase or snake_case keys, hex ids in
  * either case, 64-bit integers as strings or numbers, enums as integers or

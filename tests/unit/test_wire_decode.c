@@ -425,14 +425,29 @@ static void test_wire_decode_otlp_proto_malformed(void **state)
     assert_int_equal(err.code, STITCH_EPARSE);
     assert_int_equal(b.nspans, 0);
     char want[160];
-    snprintf(want, sizeof want, "malformed ExportTraceServiceRequest protobuf (%zu bytes)", n - 1);
+    /* the outermost length (byte 1) now passes the end */
+    snprintf(want, sizeof want,
+             "malformed ExportTraceServiceRequest protobuf (%zu bytes): length past the end of its message at byte 1",
+             n - 1);
     assert_string_equal(err.msg, want);
+    assert_int_equal(err.offset, 1);
     /* resource_spans (field 1) as a varint: wrong wire type */
     static const uint8_t wt[] = {0x08, 0x01};
     assert_int_equal(stitch_wire_otlp_proto_decode(&b, wt, sizeof wt, &err), STITCH_EPARSE);
+    assert_string_equal(err.msg, "malformed ExportTraceServiceRequest protobuf (2 bytes): "
+                                 "ExportTraceServiceRequest.resourceSpans: wrong wire type at byte 0");
     /* a length past the end */
     static const uint8_t len[] = {0x0a, 0x7f, 0x00};
     assert_int_equal(stitch_wire_otlp_proto_decode(&b, len, sizeof len, &err), STITCH_EPARSE);
+    /* a varint of 11 bytes in an unknown field (2) after a good one */
+    static const uint8_t vi[] = {0x10, 0x01, 0x10, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01};
+    assert_int_equal(stitch_wire_otlp_proto_decode(&b, vi, sizeof vi, &err), STITCH_EPARSE);
+    assert_int_equal(err.offset, 3);
+    assert_int_equal(stitch_wire_otlp_proto_decode(&b, vi, 2, &err), 0);
+    /* the protobuf-c reference says the same without a position */
+    assert_int_equal(stitch_wire_otlp_proto_decode_pbc(&b, buf, n - 1, &err), STITCH_EPARSE);
+    snprintf(want, sizeof want, "malformed ExportTraceServiceRequest protobuf (%zu bytes)", n - 1);
+    assert_string_equal(err.msg, want);
 
     /* ids of the wrong length: that span is rejected, the request is fine */
     n = proto_one(buf, 15, 8);

@@ -9,13 +9,7 @@
 #include "wire/decode/internal.h"
 
 #define CHUNK_MIN (64 * 1024)
-#define ALIGN 16
-
-struct stitch_wire_chunk {
-    struct stitch_wire_chunk *next;
-    size_t size, pos;
-    _Alignas(ALIGN) unsigned char data[];
-};
+#define ALIGN STITCH_WIRE_ALIGN /* struct stitch_wire_chunk is in internal.h */
 
 struct stitch_wire_tsref {
     struct stitch_wire_tsref *next;

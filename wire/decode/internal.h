@@ -14,6 +14,29 @@
 /* Deepest JSON nesting accepted (OTLP needs ~12 plus nested AnyValues). */
 #define STITCH_WIRE_JSON_MAX_DEPTH 64
 
+/* The arena's chunks (arena.c); here so the hot path can bump inline. */
+#define STITCH_WIRE_ALIGN 16
+struct stitch_wire_chunk {
+    struct stitch_wire_chunk *next;
+    size_t size, pos;
+    _Alignas(STITCH_WIRE_ALIGN) unsigned char data[];
+};
+
+/* stitch_wire_batch_alloc with the common case (room in the current chunk,
+ * under the maximum) inline. */
+static inline void *stitch_wire_alloc_inline(stitch_wire_batch_t *b, size_t n)
+{
+    size_t a = (n + STITCH_WIRE_ALIGN - 1) & ~(size_t)(STITCH_WIRE_ALIGN - 1);
+    struct stitch_wire_chunk *c = b->cur;
+    if (a && n <= SIZE_MAX / 2 && c && c->size - c->pos >= a && (!b->max || (a <= b->max && b->used <= b->max - a))) {
+        void *p = c->data + c->pos;
+        c->pos += a;
+        b->used += a;
+        return p;
+    }
+    return stitch_wire_batch_alloc(b, n);
+}
+
 /* A NUL-terminated copy of s[0..n) in the arena; NULL when out of room. */
 char *stitch_wire_dup(stitch_wire_batch_t *b, const char *s, size_t n);
 /* An arena array of n zeroed elements (a valid pointer even for n == 0). */
@@ -49,5 +72,18 @@ int stitch_wire_end(stitch_wire_batch_t *b, size_t nspans0, int rc, stitch_wire_
 
 /* Hex of exactly 2*n characters (either case) into out[n]; 0 or -1. */
 int stitch_wire_unhex(const char *s, size_t len, uint8_t *out, size_t n);
+
+/* ---- AnyValues without a record type, as JSON text (value_json.c) ---- */
+
+struct json_t;
+/* Base64 of p[0..n) into o (room for 4 * ((n + 2) / 3) bytes); its length. */
+size_t stitch_wire_b64(char *o, const uint8_t *p, size_t n);
+/* A jansson string holding the base64 of p[0..n); NULL when out of memory. */
+struct json_t *stitch_wire_b64_json(const uint8_t *p, size_t n);
+/* Dump `j` (its reference is consumed; NULL is out of memory) as compact
+ * JSON into the arena and make *out a STRING of it; `bytes`: without the
+ * quotes of a JSON string. 0, STITCH_ELIMIT, or STITCH_ENOMEM — also when
+ * jansson cannot dump a string that is not UTF-8. */
+int stitch_wire_json_value(stitch_wire_batch_t *b, struct json_t *j, bool bytes, stitch_value_t *out);
 
 #endif
