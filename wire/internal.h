@@ -62,6 +62,11 @@ static inline int stitch_wire_put(stitch_buf_t *b, const char *s, size_t n)
  * each byte that is not part of valid UTF-8 becomes U+FFFD, so the output
  * is always valid JSON whatever the input bytes. */
 int stitch_wire_json_str(stitch_buf_t *b, const char *s, size_t len);
+/* The length of the valid UTF-8 prefix of s[0..len) (len when all of it is). */
+size_t stitch_wire_utf8_valid_len(const char *s, size_t len);
+/* s[0..len) appended to b with each byte that is not part of valid UTF-8
+ * replaced by U+FFFD, as stitch_wire_json_str does (no escaping). */
+int stitch_wire_utf8_fix(stitch_buf_t *b, const char *s, size_t len);
 /* Decimal integers, no quotes. */
 int stitch_wire_u64(stitch_buf_t *b, uint64_t v);
 int stitch_wire_i64(stitch_buf_t *b, int64_t v);

@@ -94,6 +94,42 @@ int stitch_wire_json_str(stitch_buf_t *b, const char *str, size_t len)
     return 0;
 }
 
+size_t stitch_wire_utf8_valid_len(const char *str, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0;
+    while (i < len) {
+        if (s[i] < 0x80) {
+            i++;
+            continue;
+        }
+        size_t seq = utf8_seq(s + i, len - i);
+        if (!seq)
+            return i;
+        i += seq;
+    }
+    return len;
+}
+
+int stitch_wire_utf8_fix(stitch_buf_t *b, const char *str, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0;
+    while (i < len) {
+        size_t ok = stitch_wire_utf8_valid_len((const char *)s + i, len - i);
+        int rc = stitch_buf_append(b, s + i, ok);
+        if (rc)
+            return rc;
+        i += ok;
+        if (i < len) { /* a byte that does not start valid UTF-8: U+FFFD */
+            if ((rc = stitch_buf_append(b, "\xEF\xBF\xBD", 3)))
+                return rc;
+            i++;
+        }
+    }
+    return 0;
+}
+
 int stitch_wire_u64(stitch_buf_t *b, uint64_t v)
 {
     char tmp[20];

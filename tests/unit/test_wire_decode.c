@@ -465,6 +465,42 @@ static void test_wire_decode_otlp_proto_malformed(void **state)
     stitch_wire_batch_free(&b);
 }
 
+/* A kvlist attribute whose key and string value are not UTF-8 (protobuf
+ * does not check string fields): the span is stored with U+FFFD in their
+ * place by both decoders — not refused, and not a "retry later". */
+static void test_wire_decode_otlp_proto_kvlist_not_utf8(void **state)
+{
+    (void)state;
+    static const uint8_t ids[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+    uint8_t inner_v[16], inner_kv[32], kvl[40], av[48], kv[64], span[128], ss[140], rs[150], req[160];
+    size_t n = ld(inner_v, 1, "v\xfe", 2);           /* AnyValue.string_value */
+    size_t m = ld(inner_kv, 1, "k\xff", 2);          /* KeyValue.key */
+    m += ld(inner_kv + m, 2, inner_v, n);            /* KeyValue.value */
+    n = ld(kvl, 1, inner_kv, m);                     /* KeyValueList.values */
+    m = ld(av, 6, kvl, n);                           /* AnyValue.kvlist_value */
+    n = ld(kv, 1, "m", 1);
+    n += ld(kv + n, 2, av, m);
+    m = ld(span, 1, ids, 16);
+    m += ld(span + m, 2, ids, 8);
+    m += ld(span + m, 9, kv, n);                     /* Span.attributes */
+    n = ld(ss, 2, span, m);
+    m = ld(rs, 2, ss, n);
+    n = ld(req, 1, rs, m);
+    for (int pbc = 0; pbc < 2; pbc++) {
+        stitch_wire_batch_t b;
+        stitch_wire_batch_init(&b, 0);
+        stitch_wire_error_t err;
+        int rc = pbc ? stitch_wire_otlp_proto_decode_pbc(&b, req, n, &err) : stitch_wire_otlp_proto_decode(&b, req, n, &err);
+        assert_int_equal(rc, 0);
+        assert_int_equal(b.nspans, 1);
+        assert_int_equal(b.spans[0].nattrs, 1);
+        const stitch_value_t *v = &b.spans[0].attrs[0].value;
+        assert_int_equal(v->type, STITCH_VALUE_STRING);
+        assert_string_equal(v->u.str, "{\"k\xef\xbf\xbd\":\"v\xef\xbf\xbd\"}");
+        stitch_wire_batch_free(&b);
+    }
+}
+
 static void test_wire_decode_arena_limit(void **state)
 {
     struct wfx *f = *state;
@@ -758,6 +794,7 @@ int main(void)
         cmocka_unit_test(test_wire_decode_otlp_json_rejected_spans),
         cmocka_unit_test(test_wire_decode_otlp_json_malformed),
         cmocka_unit_test(test_wire_decode_otlp_proto_malformed),
+        cmocka_unit_test(test_wire_decode_otlp_proto_kvlist_not_utf8),
         cmocka_unit_test_setup_teardown(test_wire_decode_arena_limit, wfx_setup, wfx_teardown),
         cmocka_unit_test(test_wire_decode_zipkin_py_zipkin),
         cmocka_unit_test(test_wire_decode_zipkin_otel_js),

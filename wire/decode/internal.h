@@ -80,10 +80,15 @@ struct json_t;
 size_t stitch_wire_b64(char *o, const uint8_t *p, size_t n);
 /* A jansson string holding the base64 of p[0..n); NULL when out of memory. */
 struct json_t *stitch_wire_b64_json(const uint8_t *p, size_t n);
+/* A jansson string of p[0..n), invalid UTF-8 bytes replaced by U+FFFD;
+ * NULL when out of memory. */
+struct json_t *stitch_wire_text_json(const char *p, size_t n);
+/* json_object_set_new_nocheck with the key's invalid UTF-8 bytes replaced
+ * by U+FFFD; consumes v. */
+int stitch_wire_json_set(struct json_t *o, const char *key, struct json_t *v);
 /* Dump `j` (its reference is consumed; NULL is out of memory) as compact
  * JSON into the arena and make *out a STRING of it; `bytes`: without the
- * quotes of a JSON string. 0, STITCH_ELIMIT, or STITCH_ENOMEM — also when
- * jansson cannot dump a string that is not UTF-8. */
+ * quotes of a JSON string. 0, STITCH_ELIMIT, or STITCH_ENOMEM. */
 int stitch_wire_json_value(stitch_wire_batch_t *b, struct json_t *j, bool bytes, stitch_value_t *out);
 
 #endif

@@ -573,7 +573,7 @@ static json_t *av_json(const av_t *v, int depth)
     if (depth > STITCH_WIRE_JSON_MAX_DEPTH)
         return json_null();
     switch (v->kase) {
-    case 1: return json_stringn_nocheck((const char *)v->p, str_len(v->p, v->e));
+    case 1: return stitch_wire_text_json((const char *)v->p, str_len(v->p, v->e));
     case 2: return json_boolean(v->u);
     case 3: return json_integer((json_int_t)v->u);
     case 4: {
@@ -617,7 +617,7 @@ static json_t *av_json(const av_t *v, int depth)
             if (kn)
                 memcpy(key, k, kn);
             key[kn] = 0;
-            json_object_set_new_nocheck(o, key, has ? av_json(&val, depth + 1) : json_null());
+            stitch_wire_json_set(o, key, has ? av_json(&val, depth + 1) : json_null());
             if (key != small)
                 free(key);
         }

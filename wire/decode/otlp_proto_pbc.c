@@ -35,7 +35,7 @@ static json_t *any_json(const AnyValue *v, int depth)
     if (!v || depth > STITCH_WIRE_JSON_MAX_DEPTH)
         return json_null();
     switch (v->value_case) {
-    case AV(STRING_VALUE): return json_string_nocheck(v->string_value);
+    case AV(STRING_VALUE): return stitch_wire_text_json(v->string_value, strlen(v->string_value));
     case AV(BOOL_VALUE): return json_boolean(v->bool_value);
     case AV(INT_VALUE): return json_integer(v->int_value);
     case AV(DOUBLE_VALUE): return json_real(v->double_value);
@@ -50,7 +50,7 @@ static json_t *any_json(const AnyValue *v, int depth)
         json_t *o = json_object();
         for (size_t i = 0; o && v->kvlist_value && i < v->kvlist_value->n_values; i++) {
             const KeyValue *kv = v->kvlist_value->values[i];
-            json_object_set_new_nocheck(o, kv->key, any_json(kv->value, depth + 1));
+            stitch_wire_json_set(o, kv->key, any_json(kv->value, depth + 1));
         }
         return o;
     }

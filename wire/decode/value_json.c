@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "wire/decode/internal.h"
+#include "wire/internal.h"
 
 static const char B64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
@@ -37,10 +38,41 @@ json_t *stitch_wire_b64_json(const uint8_t *p, size_t n)
     return s;
 }
 
+/* Strings in a value tree: protobuf does not check that string fields are
+ * UTF-8, and jansson cannot dump one that is not, so invalid bytes become
+ * U+FFFD here (as everywhere stitch writes JSON) rather than failing the
+ * request. */
+json_t *stitch_wire_text_json(const char *p, size_t n)
+{
+    if (stitch_wire_utf8_valid_len(p, n) == n)
+        return json_stringn_nocheck(p, n);
+    stitch_buf_t b = STITCH_BUF_INIT(0);
+    json_t *s = stitch_wire_utf8_fix(&b, p, n) ? NULL : json_stringn_nocheck((const char *)b.data, b.len);
+    stitch_buf_free(&b);
+    return s;
+}
+
+int stitch_wire_json_set(json_t *o, const char *key, json_t *v)
+{
+    size_t n = strlen(key);
+    if (stitch_wire_utf8_valid_len(key, n) == n)
+        return json_object_set_new_nocheck(o, key, v);
+    stitch_buf_t b = STITCH_BUF_INIT(0);
+    int rc;
+    if (stitch_wire_utf8_fix(&b, key, n) || stitch_buf_append(&b, "", 1)) {
+        json_decref(v); /* jansson's set_new consumes v on every path: so do we */
+        rc = -1;
+    } else {
+        rc = json_object_set_new_nocheck(o, (const char *)b.data, v);
+    }
+    stitch_buf_free(&b);
+    return rc;
+}
+
 int stitch_wire_json_value(stitch_wire_batch_t *b, json_t *j, bool bytes, stitch_value_t *out)
 {
-    /* json_dumps also fails on a string that is not UTF-8 (protobuf-c does
-     * not check string fields): that comes back as STITCH_ENOMEM */
+    /* strings and keys went in as valid UTF-8 (stitch_wire_text_json,
+     * stitch_wire_json_set), so a failed dump is out of memory */
     char *s = j ? json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
     json_decref(j);
     if (!s)
