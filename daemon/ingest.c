@@ -15,8 +15,10 @@
 #include "daemon/stitchd.h"
 
 #define SLOT_KEEP_BYTES (32u << 20)
-/* Decoded records take ~8 bytes of arena per protobuf byte for typical
- * spans (docs/wire.md: 456 B on the wire, ~3.6 KB decoded); JSON is
+/* The arena cap per request, in bytes per body byte. Typical spans take ~2
+ * (the direct protobuf decoder: ~960 B of records for ~430 B on the wire,
+ * bench/RESULTS.md); the cap leaves room for bodies of many tiny attributes
+ * (a 4-byte KeyValue becomes a 32-byte record plus its strings). JSON is
  * smaller per input byte. */
 #define ARENA_PER_BODY_BYTE 10
 
