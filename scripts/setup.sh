@@ -23,7 +23,7 @@ libnats-dev
 postgresql
 libpq-dev
 jq
-openssl
+python3
 libzstd-dev
 libyaml-dev
 curl

@@ -78,6 +78,32 @@ check "protobuf: 15-byte trace id (partial success)" 200 "traceId: not 16 bytes"
 check "protobuf: empty body is an empty request" 200 "" "$OTLP/v1/traces" "${PB[@]}" --data-binary ''
 printf '\x0a\xff\xff\xff\xff\x0f' >"$T/hugelen.pb"
 check "protobuf: length prefix of 4 GiB" 400 "" "$OTLP/v1/traces" "${PB[@]}" --data-binary @"$T/hugelen.pb"
+# Span attributes: an array nested 20,000 deep (once enough to overflow the
+# stack of a recursive protobuf decoder), and a kvlist whose key and string are
+# not UTF-8 (once a 503 "retry later" no retry could fix). Both are stored.
+python3 - "$T" "$TID" <<'PY'
+import sys
+def var(n):
+    o = bytearray()
+    while True:
+        b = n & 0x7f; n >>= 7
+        o.append(b | (0x80 if n else 0))
+        if not n: return bytes(o)
+def ld(f, b): return var(f << 3 | 2) + var(len(b)) + b
+tid = bytes.fromhex(sys.argv[2])
+def req(sid, name, value):
+    kv = ld(1, b"attr") + ld(2, value)
+    span = ld(1, tid) + ld(2, sid) + ld(5, name) + ld(9, kv)
+    return ld(1, ld(2, ld(2, span)))
+deep = b""
+for _ in range(20000):                 # AnyValue{array_value: ArrayValue{values: [deep]}}
+    deep = ld(5, ld(1, deep))
+open(sys.argv[1] + "/deep.pb", "wb").write(req(bytes.fromhex("00000000000d0001"), b"deep", deep))
+kvl = ld(6, ld(1, ld(1, b"k\xff") + ld(2, ld(1, b"v\xfe"))))
+open(sys.argv[1] + "/notutf8.pb", "wb").write(req(bytes.fromhex("00000000000d0002"), b"not-utf8", kvl))
+PY
+check "protobuf: an attribute of arrays nested 20,000 deep" 200 "" "$OTLP/v1/traces" "${PB[@]}" --data-binary @"$T/deep.pb"
+check "protobuf: a kvlist attribute that is not UTF-8" 200 "" "$OTLP/v1/traces" "${PB[@]}" --data-binary @"$T/notutf8.pb"
 
 # ---- OTLP JSON ------------------------------------------------------------------------
 check "json: not JSON" 400 "" "$OTLP/v1/traces" "${JS[@]}" --data-binary 'this is not json'
@@ -185,6 +211,14 @@ if [ "$code" = 200 ] && grep -q '"operationName":"survivor"' "$T/body" && grep -
     echo "ok   the trace stored before the barrage is intact"
 else
     echo "FAIL the trace stored before the barrage: HTTP $code $(head -c 300 "$T/body")"
+    fails=$((fails + 1))
+fi
+# the deep and the non-UTF-8 attributes were stored, rendered (64 levels deep; U+FFFD)
+if grep -q '"operationName":"deep"' "$T/body" && grep -q '"operationName":"not-utf8"' "$T/body" &&
+    grep -q '\[\[\[\[\[\[\[\[' "$T/body" && grep -q $'k\xef\xbf\xbd' "$T/body"; then
+    echo "ok   the nested and the non-UTF-8 attributes are stored"
+else
+    echo "FAIL the nested and the non-UTF-8 attributes: $(head -c 300 "$T/body")"
     fails=$((fails + 1))
 fi
 if kill -0 "$PID" 2>/dev/null && [ "$(curl -s -o /dev/null -w '%{http_code}' "$HTTP/healthz")" = 200 ]; then
