@@ -68,6 +68,8 @@ static const opt_t opts[] = {
      "close a connection silent this long (whole seconds)"},
     {"request-timeout", T_DURATION, F(request_timeout_ns), "60s", 0, 0, "DURATION",
      "drop a request whose body is still coming after this long"},
+    {"header-timeout", T_DURATION, F(header_timeout_ns), "30s", 0, 0, "DURATION",
+     "close a connection whose request line and headers are not complete after this long"},
     {"shutdown-timeout", T_DURATION, F(shutdown_timeout_ns), "10s", 0, 0, "DURATION",
      "on SIGTERM, wait this long for requests in flight"},
     {"log-level", T_LOGLEVEL, F(log_level), "info", 0, 0, "LEVEL",

@@ -47,6 +47,7 @@ typedef struct stitchd_config {
     uint64_t max_connections;    /* per listener */
     uint64_t idle_timeout_ns;    /* a connection silent this long is closed */
     uint64_t request_timeout_ns; /* a body still coming after this long is dropped; 0 = never */
+    uint64_t header_timeout_ns;  /* a request head (line + headers) not complete after this long: closed; 0 = never */
     uint64_t shutdown_timeout_ns;/* grace for in-flight requests on SIGTERM */
     int log_level;               /* st_log_level_t */
     char ready_file[4096];       /* "" = none */

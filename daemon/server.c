@@ -818,6 +818,180 @@ static void finish(req_t *q, stitchd_resp_t *r)
         recv_zipkin_handle(d, q->body, q->len, r);
 }
 
+/* ---- the header deadline ------------------------------------------------------------------
+ * libmicrohttpd's timeout counts silence, so a client sending its request
+ * head a byte at a time (slowloris) would hold its connection forever. Every
+ * connection is tracked from accept; a watchdog thread shuts down the socket
+ * of one whose request line and headers are not complete --header-timeout
+ * after it opened (after the previous request, on a kept-alive connection:
+ * --idle-timeout + --header-timeout), and libmicrohttpd's own thread then
+ * sees the connection end and closes it as usual.
+ * Invariant: a tracked fd is shut down only under conns_mu, while its
+ * connection is still in the list (removed under conns_mu when libmicrohttpd
+ * reports it closed) and its peer address is still the one seen at accept —
+ * so a descriptor reused by a newer connection is never touched. */
+typedef struct conn {
+    struct conn *prev, *next;
+    int fd;
+    stitchd_listener_kind_t kind;
+    bool in_request;   /* the head is complete; the access handler has it */
+    uint64_t deadline; /* CLOCK_MONOTONIC ns: the head must be complete by then */
+    struct sockaddr_storage peer;
+    socklen_t peerlen;
+} conn_t;
+
+static pthread_mutex_t conns_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t conns_cv;
+static conn_t conns = {.prev = &conns, .next = &conns};
+static pthread_t watchdog;
+static bool watchdog_on, watchdog_stop;
+static uint64_t header_timeout_ns, keepalive_grace_ns;
+static _Atomic uint64_t header_timeouts[STITCHD_L_N];
+
+static uint64_t mono_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    listener_t *l = cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        conn_t *k = ci ? calloc(1, sizeof *k) : NULL;
+        if (!k)
+            return; /* untracked: only the idle timeout applies to it */
+        k->fd = ci->connect_fd;
+        k->kind = l->kind;
+        k->deadline = mono_ns() + header_timeout_ns;
+        k->peerlen = sizeof k->peer;
+        if (getpeername(k->fd, (struct sockaddr *)&k->peer, &k->peerlen) != 0)
+            k->peerlen = 0;
+        pthread_mutex_lock(&conns_mu);
+        k->prev = conns.prev;
+        k->next = &conns;
+        conns.prev->next = k;
+        conns.prev = k;
+        pthread_mutex_unlock(&conns_mu);
+        *socket_context = k;
+    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED && *socket_context) {
+        conn_t *k = *socket_context;
+        pthread_mutex_lock(&conns_mu);
+        k->prev->next = k->next;
+        k->next->prev = k->prev;
+        pthread_mutex_unlock(&conns_mu);
+        free(k);
+        *socket_context = NULL;
+    }
+}
+
+/* The connection's request head is complete (in_request) or its request
+ * is over and the next head may come (!in_request). */
+static void conn_mark(struct MHD_Connection *c, bool in_request)
+{
+    if (!watchdog_on)
+        return;
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    conn_t *k = ci ? ci->socket_context : NULL;
+    if (!k)
+        return;
+    pthread_mutex_lock(&conns_mu);
+    k->in_request = in_request;
+    if (!in_request)
+        k->deadline = mono_ns() + keepalive_grace_ns + header_timeout_ns;
+    pthread_mutex_unlock(&conns_mu);
+}
+
+static bool same_peer(const conn_t *k)
+{
+    struct sockaddr_storage now;
+    socklen_t n = sizeof now;
+    return k->peerlen && getpeername(k->fd, (struct sockaddr *)&now, &n) == 0 && n == k->peerlen &&
+           !memcmp(&now, &k->peer, n);
+}
+
+static void *watchdog_main(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&conns_mu);
+    while (!watchdog_stop) {
+        uint64_t now = mono_ns();
+        for (conn_t *k = conns.next; k != &conns; k = k->next) {
+            if (k->in_request || k->deadline > now || !same_peer(k))
+                continue;
+            (void)shutdown(k->fd, SHUT_RDWR);
+            k->deadline = UINT64_MAX; /* once */
+            atomic_fetch_add_explicit(&header_timeouts[k->kind], 1, memory_order_relaxed);
+            char peer[INET6_ADDRSTRLEN + 8] = "?", host[INET6_ADDRSTRLEN];
+            if (!getnameinfo((struct sockaddr *)&k->peer, k->peerlen, host, sizeof host, NULL, 0, NI_NUMERICHOST))
+                snprintf(peer, sizeof peer, "%s", host);
+            st_log(ST_LOG_WARN, "http", "request head too slow: connection closed",
+                   "listener=%s peer=%s header_timeout_s=%.1f", listener_names[k->kind], peer,
+                   (double)header_timeout_ns / 1e9);
+        }
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_nsec += 250000000;
+        if (until.tv_nsec >= 1000000000) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&conns_cv, &conns_mu, &until);
+    }
+    pthread_mutex_unlock(&conns_mu);
+    return NULL;
+}
+
+static char *header_timeouts_source(void *arg)
+{
+    (void)arg;
+    st_text_t o = {0};
+    st_text_metric_head(&o, "stitchd_http_header_timeouts_total", "counter",
+                        "Connections closed because their request head was not complete after --header-timeout.");
+    for (int k = 0; k < STITCHD_L_N; k++)
+        st_text_printf(&o, "stitchd_http_header_timeouts_total{listener=\"%s\"} %llu\n", listener_names[k],
+                       (unsigned long long)atomic_load_explicit(&header_timeouts[k], memory_order_relaxed));
+    if (o.oom) {
+        free(o.p);
+        return NULL;
+    }
+    return o.p;
+}
+
+static int watchdog_start(const stitchd_config_t *cfg)
+{
+    if (!cfg->header_timeout_ns)
+        return 0;
+    header_timeout_ns = cfg->header_timeout_ns;
+    keepalive_grace_ns = cfg->idle_timeout_ns;
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&conns_cv, &ca);
+    pthread_condattr_destroy(&ca);
+    watchdog_stop = false;
+    if (pthread_create(&watchdog, NULL, watchdog_main, NULL))
+        return -1;
+    watchdog_on = true;
+    stitchd_metrics_add_source(header_timeouts_source, NULL);
+    return 0;
+}
+
+static void watchdog_end(void)
+{
+    if (!watchdog_on)
+        return;
+    pthread_mutex_lock(&conns_mu);
+    watchdog_stop = true;
+    pthread_cond_signal(&conns_cv);
+    pthread_mutex_unlock(&conns_mu);
+    pthread_join(watchdog, NULL);
+    watchdog_on = false;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_data_size,
@@ -838,6 +1012,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     memset(&r, 0, sizeof r);
     if (!q->started) {
         q->started = 1;
+        conn_mark(c, true);
         snprintf(q->method, sizeof q->method, "%s", method);
         atomic_fetch_add(&l->d->inflight, 1);
         clock_gettime(CLOCK_MONOTONIC, &q->t0);
@@ -943,9 +1118,9 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)c;
     (void)toe;
     listener_t *l = cls;
+    conn_mark(c, false);
     req_t *q = *con_cls;
     if (!q)
         return;
@@ -1101,6 +1276,10 @@ int stitchd_server_start(stitchd_t *d)
     else
         tls_opts[0] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
     stitchd_metrics_add_source(unauthorized_source, NULL);
+    if (watchdog_start(&d->cfg)) {
+        st_log(ST_LOG_ERROR, "http", "cannot start the header-deadline thread", "error=\"%s\"", strerror(errno));
+        return -1;
+    }
     for (int k = 0; k < STITCHD_L_N; k++) {
         listeners[k].d = d;
         listeners[k].kind = (stitchd_listener_kind_t)k;
@@ -1124,6 +1303,7 @@ int stitchd_server_start(stitchd_t *d)
             MHD_OPTION_CONNECTION_LIMIT, (unsigned)d->cfg.max_connections,
             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)to, MHD_OPTION_NOTIFY_COMPLETED,
             on_completed, &listeners[k], MHD_OPTION_URI_LOG_CALLBACK, on_uri, &listeners[k],
+            MHD_OPTION_NOTIFY_CONNECTION, on_connection, &listeners[k],
             MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
         char addr[300];
         if (!d->mhd[k]) {
@@ -1158,4 +1338,5 @@ void stitchd_server_stop(stitchd_t *d)
         d->mhd[k] = NULL;
         listeners[k].fd = -1; /* MHD_stop_daemon closed it, or quiesce handed it back */
     }
+    watchdog_end();
 }

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # tests/integration/test_slow_clients.sh — slow and stuck clients cannot
 # starve the others (issue "Hardening"): against a real stitchd with small
-# limits (--max-connections 64, --idle-timeout 2s, --request-timeout 3s),
+# limits (--max-connections 64, --idle-timeout 2s, --request-timeout 3s,
+# --header-timeout 3s),
 #  - a body trickled one byte at a time is cut off after --request-timeout,
 #    while other clients are served at once;
+#  - a request head trickled one byte at a time (slowloris) is cut off after
+#    --header-timeout, counted in /metrics and logged;
 #  - connections that send nothing fill the OTLP listener's quota, yet the
 #    query port (its own listener) answers, and once --idle-timeout closes
 #    them the OTLP port accepts spans again — by itself.
@@ -24,7 +27,7 @@ ok() { echo "ok   $1"; }
 fail() { echo "FAIL $1"; fails=$((fails + 1)); }
 
 "$BIN/stitchd" --data "$T/data" --otlp-http 127.0.0.1:0 --zipkin off --http 127.0.0.1:0 \
-    --max-connections 64 --idle-timeout 2s --request-timeout 3s \
+    --max-connections 64 --idle-timeout 2s --request-timeout 3s --header-timeout 3s \
     --ready-file "$T/ready" --log-level warn 2>"$T/stitchd.log" &
 PID=$!
 for _ in $(seq 1 200); do
@@ -70,6 +73,41 @@ else
     fail "the trickled body was not cut off (${cut:-?})"
 fi
 grep -q 'request body too slow' "$T/stitchd.log" && ok "and stitchd says so in its log" || fail "no log line for the slow body"
+
+# ---- a request head that never ends (slowloris) ---------------------------------------------
+rm -f "$T/cut"
+(
+    trap '' PIPE
+    exec 3<>"/dev/tcp/$HOST/$PORT" || exit 1
+    printf 'POST /v1/traces HTTP/1.1\r\nHost: x\r\n' >&3
+    start=$SECONDS
+    while [ $((SECONDS - start)) -lt 15 ]; do
+        # one byte of a header that never ends, often enough for the idle timeout (2 s)
+        printf 'a' >&3 2>/dev/null || { echo $((SECONDS - start)) >"$T/cut"; exit 0; }
+        sleep 0.3
+    done
+    echo never >"$T/cut"
+) &
+TRICKLE=$!
+sleep 1
+code=$(post)
+[ "$code" = 200 ] && ok "others are served while a request head trickles" || fail "a request during the head trickle: HTTP $code"
+wait "$TRICKLE"
+TRICKLE=
+cut=$(cat "$T/cut" 2>/dev/null)
+if [ -n "$cut" ] && [ "$cut" != never ] && [ "$cut" -le 8 ]; then
+    ok "the trickled request head is cut off after --header-timeout (${cut} s)"
+else
+    fail "the trickled request head was not cut off (${cut:-?})"
+fi
+grep -q 'request head too slow' "$T/stitchd.log" && ok "and stitchd says so in its log" || fail "no log line for the slow head"
+n=$(curl -s "$HTTP/metrics" | sed -n 's/^stitchd_http_header_timeouts_total{listener="otlp-http"} //p')
+[ "${n:-0}" -ge 1 ] && ok "and counts it (stitchd_http_header_timeouts_total = $n)" || fail "header timeouts not counted (${n:-none})"
+# a kept-alive connection whose next request comes at once is not cut
+code=$(curl -s -o /dev/null -w '%{http_code}\n' --max-time 10 -H 'Content-Type: application/json' \
+    --data-binary '{"resourceSpans":[]}' "http://$OTLP_ADDR/v1/traces" --next -s -o /dev/null -w '%{http_code}\n' -H 'Content-Type: application/json' \
+    --data-binary '{"resourceSpans":[]}' "http://$OTLP_ADDR/v1/traces" | tr '\n' ' ')
+[ "$code" = "200 200 " ] && ok "two requests on one kept-alive connection are served ($code)" || fail "keep-alive: $code"
 
 # ---- connections that send nothing ---------------------------------------------------------
 fds=()
