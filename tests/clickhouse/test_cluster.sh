@@ -4,7 +4,8 @@
 # name both as shards of cluster "stitch2" (no ZooKeeper: stitchd creates its
 # schema on each server it is pointed at). A collector writes through shard
 # 1's Distributed tables, a query stitchd reads through shard 2's: every trace
-# comes back whole, and each trace's spans live on exactly one shard.
+# comes back whole, and each trace's spans (and its index rows) live on
+# exactly one shard.
 # Everything started here is stopped on exit, pass or fail.
 set -u
 BIN="${1:?usage: test_cluster.sh BIN_DIR}"
@@ -84,7 +85,7 @@ done
 [ $whole = 20 ] && ok "all 20 traces whole through shard 2" || fail "traces whole" "$whole of 20"
 n=$(curl -s "http://$q_HTTP/api/traces?service=back&limit=100" | jq '.data | length')
 [ "$n" = 20 ] && ok "search across both shards" || fail "search" "$n traces"
-ids() { ch_query "$1" "SELECT DISTINCT hex(trace_id) FROM traces.traces_local ORDER BY 1" | sort; }
+ids() { ch_query "$1" "SELECT DISTINCT hex(trace_id) FROM traces.spans_v2_local ORDER BY 1" | sort; }
 ids s1 >"$T/ids1"
 ids s2 >"$T/ids2"
 n1=$(wc -l <"$T/ids1")
@@ -92,8 +93,15 @@ n2=$(wc -l <"$T/ids2")
 both=$(comm -12 "$T/ids1" "$T/ids2" | wc -l)
 [ "$n1" -gt 0 ] && [ "$n2" -gt 0 ] && [ $((n1 + n2)) = 20 ] && [ "$both" = 0 ] &&
     ok "each trace on one shard ($n1 + $n2)" || fail "sharding by trace id" "shard 1: $n1, shard 2: $n2, on both: $both"
-rows=$(ch_query s1 "SELECT count() FROM traces.spans_local")
-rows2=$(ch_query s2 "SELECT count() FROM traces.spans_local")
+# a trace's index rows (trace_ix_v2) are on the shard of its spans
+ixids() { ch_query "$1" "SELECT DISTINCT hex(trace_id) FROM traces.trace_ix_v2_local ORDER BY 1" | sort; }
+if [ "$(ixids s1)" = "$(cat "$T/ids1")" ] && [ "$(ixids s2)" = "$(cat "$T/ids2")" ]; then
+    ok "each trace's index rows on the shard of its spans"
+else
+    fail "index rows with their spans" "shard 1: $(ixids s1 | wc -l), shard 2: $(ixids s2 | wc -l)"
+fi
+rows=$(ch_query s1 "SELECT count() FROM traces.spans_v2_local")
+rows2=$(ch_query s2 "SELECT count() FROM traces.spans_v2_local")
 [ $((rows + rows2)) = 120 ] && ok "120 spans stored once ($rows + $rows2)" || fail "span rows" "$rows + $rows2"
 
 if [ $fails -gt 0 ]; then

@@ -5,7 +5,8 @@
 #     the same traces, while a third stitchd (receivers off) serves queries:
 #     traces come back whole, search and services answer as from one store;
 #  2. ClickHouse is killed (-9) and restarted while three clients send: every span a
-#     collector acknowledged (200) is there afterwards.
+#     collector acknowledged (200) is there afterwards;
+#  3. a database holding the first schema's tables: reported at start, left alone.
 # Everything started here is stopped on exit, pass or fail.
 set -u
 BIN="${1:?usage: test_stitchd.sh BIN_DIR}"
@@ -119,7 +120,26 @@ done
 grep -q "insert failed, retrying" "$T"/a.log "$T"/b.log && ok "the collectors retried while ClickHouse was down" ||
     echo "note: no insert hit the restart (timing)"
 
+# ---- 3. a database with the first schema's tables ------------------------------------
+# (spans + traces + spans_in, each span written twice): stitchd leaves them alone, says
+# so, and works on its own tables beside them.
+ch_query one "CREATE DATABASE old1" >/dev/null
+ch_query one "CREATE TABLE old1.traces (day Date, trace_id FixedString(16), start_ns UInt64, span String) ENGINE = MergeTree PARTITION BY day ORDER BY (trace_id, start_ns)" >/dev/null
+ch_query one "CREATE TABLE old1.spans_in (trace_id FixedString(16), span String) ENGINE = Null" >/dev/null
+"$BIN/stitchd" --data "$T/old" --storage clickhouse --clickhouse-url "$CHURL" --clickhouse-database old1 \
+    --zipkin off --otlp-http 127.0.0.1:0 --http 127.0.0.1:0 --ready-file "$T/old.ready" --log-level warn 2>"$T/old.log" &
+PIDS="$PIDS $!"
+for _ in $(seq 1 200); do grep -q '^http=' "$T/old.ready" 2>/dev/null && break; sleep 0.05; done
+o_otlp=$(sed -n 's/^otlp-http=//p' "$T/old.ready")
+o_http=$(sed -n 's/^http=//p' "$T/old.ready")
+grep -q "tables of an older stitch schema found" "$T/old.log" && ok "an old-schema database is reported at start" ||
+    fail "old schema reported" "$(cat "$T/old.log")"
+tid=$(printf '01d5c4e3a%023x' 1)
+code=$(post "$o_otlp" "$(body "$tid" oldsvc 1 2)")
+n=$(curl -s "http://$o_http/api/traces/$tid" | jq '.data[0].spans | length')
+[ "$code" = 200 ] && [ "$n" = 2 ] && ok "and stitchd works beside its tables" || fail "beside old tables" "post $code, $n spans"
+
 if [ $fails -gt 0 ]; then
-    for n in a b q; do echo "--- stitchd $n log"; tail -20 "$T/$n.log"; done
+    for n in a b q old; do echo "--- stitchd $n log"; tail -20 "$T/$n.log" 2>/dev/null; done
     exit 1
 fi
