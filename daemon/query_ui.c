@@ -33,6 +33,7 @@ typedef struct dict {
     uint32_t *slot;     /* open addressing: entry index + 1, 0 = empty */
     uint32_t nslot;     /* a power of two, at least twice n */
     stitch_buf_t tmp;   /* the value being looked up, encoded */
+    stitch_buf_t floats; /* ",k" for each entry that is a float64 JSON reads as an integer */
 } dict_t;
 
 static uint32_t hash(const uint8_t *p, size_t n)
@@ -124,9 +125,27 @@ static int dict_value(dict_t *d, stitch_buf_t *scratch, const stitch_value_t *v,
         break;
     case STITCH_VALUE_BOOL:
     case STITCH_VALUE_INT:
-    case STITCH_VALUE_DOUBLE:
         TRY(stitch_wire_json_plain_value(&d->tmp, v));
         break;
+    case STITCH_VALUE_DOUBLE: {
+        TRY(stitch_wire_json_plain_value(&d->tmp, v));
+        /* 1.0 prints as 1, which a browser reads as an integer: such an
+         * entry is written "1.0" (its own entry, apart from the int64 1) and
+         * listed in "floats" so the UI still calls it float64 */
+        const char *p = (const char *)d->tmp.data;
+        if (d->tmp.len && p[0] != '"' && !memchr(p, '.', d->tmp.len) && !memchr(p, 'e', d->tmp.len) &&
+            !memchr(p, 'E', d->tmp.len)) {
+            TRY(LIT(&d->tmp, ".0"));
+            uint32_t before = d->n;
+            TRY(dict_intern(d, out));
+            if (d->n != before) {
+                TRY(LIT(&d->floats, ","));
+                TRY(stitch_wire_u64(&d->floats, *out));
+            }
+            return 0;
+        }
+        break;
+    }
     case STITCH_VALUE_NONE:
         TRY(LIT(&d->tmp, "\"\""));
         break;
@@ -140,6 +159,7 @@ static int dict_value(dict_t *d, stitch_buf_t *scratch, const stitch_value_t *v,
 
 static void dict_free(dict_t *d)
 {
+    stitch_buf_free(&d->floats);
     stitch_buf_free(&d->json);
     stitch_buf_free(&d->tmp);
     free(d->off);
@@ -492,6 +512,9 @@ static int write(writer_t *w)
     }
     G(LIT(b, "],\"dict\":["));
     G(stitch_wire_put(b, (const char *)w->dict.json.data, w->dict.json.len));
+    G(LIT(b, "],\"floats\":["));
+    if (w->dict.floats.len) /* skip the leading comma */
+        G(stitch_wire_put(b, (const char *)w->dict.floats.data + 1, w->dict.floats.len - 1));
     G(LIT(b, "]},\"errors\":null}"));
 #undef G
     free(res), free(scp), free(par), free(pref);

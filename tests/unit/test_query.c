@@ -102,7 +102,8 @@ static const stitch_attr_t a_front[] = {
 };
 static const stitch_attr_t a_gw[] = {{"http.method", {STITCH_VALUE_STRING, 4, {.str = "POST"}}},
                                      {"peer.service", {STITCH_VALUE_STRING, 12, {.str = "cart-service"}}}};
-static const stitch_attr_t a_cart[] = {{"user.id", {STITCH_VALUE_STRING, 2, {.str = "42"}}}};
+static const stitch_attr_t a_cart[] = {{"user.id", {STITCH_VALUE_STRING, 2, {.str = "42"}}},
+                                       {"amount", {STITCH_VALUE_DOUBLE, 0, {.d = 200.0}}}};
 static const stitch_attr_t a_db[] = {{"db.system", {STITCH_VALUE_STRING, 6, {.str = "sqlite"}}},
                                      {"db.statement", {STITCH_VALUE_STRING, 22, {.str = "SELECT * FROM products"}}}};
 static const stitch_attr_t ev_attrs[] = {{"item.count", {STITCH_VALUE_INT, 0, {.i = 3}}}};
@@ -662,6 +663,16 @@ static void test_query_ui_trace(void **state)
     assert_int_equal(json_integer_value(ui_kv(d, tags, "http.status_code")), 200);
     assert_true(json_is_true(ui_kv(d, tags, "cache.hit")));
     assert_true(json_real_value(ui_kv(d, tags, "load")) == 0.25);
+    /* a float64 that JSON would read as an integer: "200.0", its own entry
+     * apart from the int64 200, and listed in "floats" */
+    {
+        size_t cart = ui_span_named(d, "addItem");
+        json_t *amount = ui_kv(d, json_array_get(jget(d, "tags"), cart), "amount");
+        assert_true(json_is_real(amount) && json_real_value(amount) == 200.0);
+        json_t *fl = jget(d, "floats");
+        assert_int_equal(json_array_size(fl), 1);
+        assert_true(json_equal(json_array_get(jget(d, "dict"), (size_t)json_integer_value(json_array_get(fl, 0))), amount));
+    }
     assert_string_equal(json_string_value(ui_kv(d, tags, "tags")), "[\"a\",\"b\"]");
     assert_string_equal(json_string_value(ui_kv(d, tags, "ints")), "[1,-2]");
     json_t *proc = json_array_get(jget(d, "processes"), (size_t)ui_int(d, "process", root));

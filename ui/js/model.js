@@ -91,6 +91,7 @@ const jtype = (v) => typeof v === 'string' ? 'string' : typeof v === 'boolean' ?
 // (`dict`), times in µs from `t0`, parents as span indices.
 function fromCompact(d) {
   const n = d.n | 0, dict = d.dict, t0 = +d.t0 || 0;
+  const floats = new Set(d.floats || []); // float64 entries JSON reads as integers (1.0)
   const svcOfProc = (d.processes || []).map((p) => String(dict[p[0]]) || 'unknown_service');
   // services, in order of first appearance
   const services = [], svcIndex = new Map();
@@ -121,7 +122,7 @@ function fromCompact(d) {
     const out = [];
     for (let k = 0; k + 1 < list.length; k += 2) {
       const v = dict[list[k + 1]];
-      out.push({key: String(dict[list[k]]), type: jtype(v), value: v});
+      out.push({key: String(dict[list[k]]), type: floats.has(list[k + 1]) ? 'float64' : jtype(v), value: v});
     }
     return out;
   };
