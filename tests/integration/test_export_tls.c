@@ -18,30 +18,9 @@
 #include "stitch/export.h"
 #include "stitch/stitch.h"
 #include "tests/integration/export_sink.h"
+#include "tests/integration/log_capture.h"
 
 /* ---- log capture ---- */
-
-static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
-static char logbuf[32768];
-static size_t loglen;
-
-static void logger(void *arg, stitch_log_level_t level, const char *msg)
-{
-    (void)arg;
-    pthread_mutex_lock(&log_mu);
-    int n = snprintf(logbuf + loglen, sizeof logbuf - loglen, "%d %s\n", (int)level, msg);
-    if (n > 0 && (size_t)n < sizeof logbuf - loglen)
-        loglen += (size_t)n;
-    pthread_mutex_unlock(&log_mu);
-}
-
-static bool log_has(const char *needle)
-{
-    pthread_mutex_lock(&log_mu);
-    bool r = strstr(logbuf, needle) != NULL;
-    pthread_mutex_unlock(&log_mu);
-    return r;
-}
 
 /* ---- TLS material, made once for the run ---- */
 
