@@ -1287,12 +1287,12 @@ static const char *cstr(rd_t *r, char *tmp, size_t cap)
     return tmp;
 }
 
-static int ch_services(stitch_store_t *s, stitch_store_str_fn fn, void *arg)
+/* Run sql (one String column, RowBinary) and hand each row to fn until it
+ * says stop. */
+static int each_string(st_ch_t *c, stitch_buf_t *sql, stitch_store_str_fn fn, void *arg)
 {
-    st_ch_t *c = CH(s);
-    stitch_buf_t sql = STITCH_BUF_INIT(0), ans = STITCH_BUF_INIT(0);
-    int rc = putf(&sql, "SELECT DISTINCT service FROM %s." T_SPANS " ORDER BY service FORMAT RowBinary", c->db);
-    rc = rc ? rc : query_buf(c, &sql, &ans);
+    stitch_buf_t ans = STITCH_BUF_INIT(0);
+    int rc = query_buf(c, sql, &ans);
     char tmp[4096];
     rd_t r = {ans.data, ans.data + ans.len, false};
     while (!rc && r.p < r.end) {
@@ -1304,8 +1304,17 @@ static int ch_services(stitch_store_t *s, stitch_store_str_fn fn, void *arg)
         if (fn(arg, v))
             break;
     }
-    stitch_buf_free(&sql);
     stitch_buf_free(&ans);
+    return rc;
+}
+
+static int ch_services(stitch_store_t *s, stitch_store_str_fn fn, void *arg)
+{
+    st_ch_t *c = CH(s);
+    stitch_buf_t sql = STITCH_BUF_INIT(0);
+    int rc = putf(&sql, "SELECT DISTINCT service FROM %s." T_SPANS " ORDER BY service FORMAT RowBinary", c->db);
+    rc = rc ? rc : each_string(c, &sql, fn, arg);
+    stitch_buf_free(&sql);
     return rc;
 }
 
@@ -1343,7 +1352,7 @@ static int ch_operations(stitch_store_t *s, const char *service, int kind, stitc
 static int ch_remote_services(stitch_store_t *s, const char *service, stitch_store_str_fn fn, void *arg)
 {
     st_ch_t *c = CH(s);
-    stitch_buf_t sql = STITCH_BUF_INIT(0), ans = STITCH_BUF_INIT(0);
+    stitch_buf_t sql = STITCH_BUF_INIT(0);
     /* the embedded store's order: by (service, name), each name once */
     int rc = putf(&sql, "SELECT p FROM (SELECT DISTINCT service, arrayJoin(arrayFilter((v_, k_, t_) -> k_ = "
                         "'peer.service' AND t_ = %d, attr_values, attr_keys, attr_types)) AS p FROM %s." T_SPANS
@@ -1354,20 +1363,8 @@ static int ch_remote_services(stitch_store_t *s, const char *service, stitch_sto
         rc = rc ? rc : put_lit(&sql, service, strlen(service));
     }
     rc = rc ? rc : put_str(&sql, " ORDER BY service, p) LIMIT 1 BY p FORMAT RowBinary");
-    rc = rc ? rc : query_buf(c, &sql, &ans);
-    char tmp[4096];
-    rd_t r = {ans.data, ans.data + ans.len, false};
-    while (!rc && r.p < r.end) {
-        const char *v = cstr(&r, tmp, sizeof tmp);
-        if (!v) {
-            rc = STITCH_EPARSE;
-            break;
-        }
-        if (fn(arg, v))
-            break;
-    }
+    rc = rc ? rc : each_string(c, &sql, fn, arg);
     stitch_buf_free(&sql);
-    stitch_buf_free(&ans);
     return rc;
 }
 
