@@ -192,6 +192,11 @@ void query_traces_free(query_traces_t *t);
 int query_search_run(stitch_store_t *store, query_search_t *s, query_traces_t *t);
 /* Fetch one trace by id and append it when found (*found says). */
 int query_traces_get(stitch_store_t *store, const uint8_t id[16], query_traces_t *t, bool *found);
+/* A GET of one trace, for every API: fetch trace `id`; a store error is
+ * 500/503, no such trace 404 with the message `missing`, else answer(c, t)
+ * writes the response. Returns 1 (answered). */
+int query_answer_trace(query_ctx_t *c, const uint8_t id[16], const char *missing,
+                       int (*answer)(query_ctx_t *c, const query_traces_t *t));
 
 /* Every span of t as a pointer array for the wire encoders, with the
  * resource and scope pointers of equal resources / scopes made identical

@@ -548,26 +548,19 @@ done:
     return 1;
 }
 
+static int answer_one(query_ctx_t *c, const query_traces_t *t)
+{
+    int rc = write_traces(c, t, NULL);
+    return rc ? query_fail_rc(c, rc, "writing the trace") : query_ok(c, "application/json");
+}
+
 static int get_trace(query_ctx_t *c, const char *seg, size_t seglen)
 {
     uint8_t id[16];
     char err[160];
     if (query_parse_trace_id(seg, seglen, id, err, sizeof err))
         return query_fail(c, 400, "trace id in the path: %s", err);
-    query_traces_t t;
-    query_traces_init(&t);
-    bool found;
-    int rc = query_traces_get(c->store, id, &t, &found);
-    if (rc)
-        query_fail_rc(c, rc, "reading the trace");
-    else if (!found)
-        query_fail(c, 404, "trace not found");
-    else if ((rc = write_traces(c, &t, NULL)))
-        query_fail_rc(c, rc, "writing the trace");
-    else
-        query_ok(c, "application/json");
-    query_traces_free(&t);
-    return 1;
+    return query_answer_trace(c, id, "trace not found", answer_one);
 }
 
 /* ---- /api/dependencies ----------------------------------------------------------------- */

@@ -433,6 +433,23 @@ int query_traces_get(stitch_store_t *store, const uint8_t id[16], query_traces_t
     return rc;
 }
 
+int query_answer_trace(query_ctx_t *c, const uint8_t id[16], const char *missing,
+                       int (*answer)(query_ctx_t *c, const query_traces_t *t))
+{
+    query_traces_t t;
+    query_traces_init(&t);
+    bool found;
+    int rc = query_traces_get(c->store, id, &t, &found);
+    if (rc)
+        query_fail_rc(c, rc, "reading the trace");
+    else if (!found || !t.n)
+        query_fail(c, 404, "%s", missing);
+    else
+        answer(c, &t);
+    query_traces_free(&t);
+    return 1;
+}
+
 /* ---- resource and scope identity --------------------------------------------------- */
 
 static uint64_t fnv(uint64_t h, const void *p, size_t n)

@@ -547,6 +547,12 @@ int query_ui_write_trace(stitch_buf_t *b, const query_trace_t *t)
     return rc;
 }
 
+static int answer_one(query_ctx_t *c, const query_traces_t *t)
+{
+    int rc = query_ui_write_trace(&c->out, &t->v[0]);
+    return rc ? query_fail_rc(c, rc, "writing the trace") : query_ok(c, "application/json");
+}
+
 /* GET /api/ui/traces/{id} */
 int query_ui_trace(query_ctx_t *c, const char *seg, size_t seglen)
 {
@@ -554,18 +560,5 @@ int query_ui_trace(query_ctx_t *c, const char *seg, size_t seglen)
     char err[160];
     if (query_parse_trace_id(seg, seglen, id, err, sizeof err))
         return query_fail(c, 400, "trace id in the path: %s", err);
-    query_traces_t t;
-    query_traces_init(&t);
-    bool found;
-    int rc = query_traces_get(c->store, id, &t, &found);
-    if (rc)
-        query_fail_rc(c, rc, "reading the trace");
-    else if (!found || !t.n)
-        query_fail(c, 404, "trace not found");
-    else if ((rc = query_ui_write_trace(&c->out, &t.v[0])))
-        query_fail_rc(c, rc, "writing the trace");
-    else
-        query_ok(c, "application/json");
-    query_traces_free(&t);
-    return 1;
+    return query_answer_trace(c, id, "trace not found", answer_one);
 }

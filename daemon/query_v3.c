@@ -78,18 +78,7 @@ static int get_trace(query_ctx_t *c, const char *seg, size_t seglen)
     if (query_param_rfc3339(c, "startTime", "start_time", &ignored, NULL) ||
         query_param_rfc3339(c, "endTime", "end_time", &ignored, NULL))
         return 1;
-    query_traces_t t;
-    query_traces_init(&t);
-    bool found;
-    int rc = query_traces_get(c->store, id, &t, &found);
-    if (rc)
-        query_fail_rc(c, rc, "reading the trace");
-    else if (!found)
-        query_fail(c, 404, "trace not found");
-    else
-        answer_traces(c, &t);
-    query_traces_free(&t);
-    return 1;
+    return query_answer_trace(c, id, "trace not found", answer_traces);
 }
 
 static int search(query_ctx_t *c)

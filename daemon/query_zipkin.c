@@ -189,24 +189,17 @@ done:
     return 1;
 }
 
+static int answer_one(query_ctx_t *c, const query_traces_t *t) { return answer_traces(c, t, true); }
+
 static int get_trace(query_ctx_t *c, const char *seg, size_t seglen)
 {
     uint8_t id[16];
     char err[160];
     if (query_parse_trace_id(seg, seglen, id, err, sizeof err))
         return query_fail(c, 400, "traceId: %s", err);
-    query_traces_t t;
-    query_traces_init(&t);
-    bool found;
-    int rc = query_traces_get(c->store, id, &t, &found);
-    if (rc)
-        query_fail_rc(c, rc, "reading the trace");
-    else if (!found)
-        query_fail(c, 404, "trace %.*s not found", (int)seglen, seg);
-    else
-        answer_traces(c, &t, true);
-    query_traces_free(&t);
-    return 1;
+    char missing[64];
+    snprintf(missing, sizeof missing, "trace %.*s not found", (int)seglen, seg);
+    return query_answer_trace(c, id, missing, answer_one);
 }
 
 /* traceIds=a,b,c → [[…],[…]] of the ones found */
