@@ -45,19 +45,27 @@ post() { # → HTTP status of a small valid OTLP/JSON request (5 s at most)
         --data-binary '{"resourceSpans":[]}' "http://$OTLP_ADDR/v1/traces"
 }
 
+# trickle HEAD BYTE: in the background, open a connection, send HEAD, then BYTE every
+# 0.3 s (often enough for the idle timeout of 2 s) for up to 15 s; $T/cut gets the
+# seconds until stitchd closed the connection, or "never". Sets TRICKLE.
+trickle() {
+    rm -f "$T/cut"
+    (
+        trap '' PIPE # a write to the closed connection fails instead of killing us
+        exec 3<>"/dev/tcp/$HOST/$PORT" || exit 1
+        printf '%b' "$1" >&3
+        start=$SECONDS
+        while [ $((SECONDS - start)) -lt 15 ]; do
+            printf '%s' "$2" >&3 2>/dev/null || { echo $((SECONDS - start)) >"$T/cut"; exit 0; }
+            sleep 0.3
+        done
+        echo never >"$T/cut"
+    ) &
+    TRICKLE=$!
+}
+
 # ---- a body that never ends -------------------------------------------------------------
-(
-    trap '' PIPE # a write to the closed connection fails instead of killing us
-    exec 3<>"/dev/tcp/$HOST/$PORT" || exit 1
-    printf 'POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{' >&3
-    start=$SECONDS
-    while [ $((SECONDS - start)) -lt 15 ]; do
-        printf ' ' >&3 2>/dev/null || { echo $((SECONDS - start)) >"$T/cut"; exit 0; }
-        sleep 0.3
-    done
-    echo never >"$T/cut"
-) &
-TRICKLE=$!
+trickle 'POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{' ' '
 sleep 1
 t0=$(date +%s%N)
 code=$(post)
@@ -75,20 +83,7 @@ fi
 grep -q 'request body too slow' "$T/stitchd.log" && ok "and stitchd says so in its log" || fail "no log line for the slow body"
 
 # ---- a request head that never ends (slowloris) ---------------------------------------------
-rm -f "$T/cut"
-(
-    trap '' PIPE
-    exec 3<>"/dev/tcp/$HOST/$PORT" || exit 1
-    printf 'POST /v1/traces HTTP/1.1\r\nHost: x\r\n' >&3
-    start=$SECONDS
-    while [ $((SECONDS - start)) -lt 15 ]; do
-        # one byte of a header that never ends, often enough for the idle timeout (2 s)
-        printf 'a' >&3 2>/dev/null || { echo $((SECONDS - start)) >"$T/cut"; exit 0; }
-        sleep 0.3
-    done
-    echo never >"$T/cut"
-) &
-TRICKLE=$!
+trickle 'POST /v1/traces HTTP/1.1\r\nHost: x\r\n' 'a' # a header line that never ends
 sleep 1
 code=$(post)
 [ "$code" = 200 ] && ok "others are served while a request head trickles" || fail "a request during the head trickle: HTTP $code"
